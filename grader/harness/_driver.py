@@ -1,0 +1,92 @@
+"""Calls functions of a student module on the judge's behalf (standalone: imports nothing of grader).
+
+    python -S -E _driver.py CONFIG_JSON
+
+Requests arrive as JSON lines on stdin: {"func": name, "args": [...], "kwargs": {...}}.
+Values are JSON with two tags: {"$bytes": base64} and {"$socket": fd} (a socket the judge
+handed over with pass_fds). Each answer is one JSON line on the private fd `resp_fd` (not
+stdout, which the student may print to): {"ok": true, "value": ...} or
+{"ok": false, "type": ..., "mro": [...], "message": ..., "traceback": ...}.
+The judge only json-decodes answers; it never unpickles or evaluates them.
+"""
+import base64
+import faulthandler
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import traceback
+
+_sockets = {}
+
+
+def decode(value):
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, dict):
+        if "$bytes" in value:
+            return base64.b64decode(value["$bytes"])
+        if "$socket" in value:
+            fd = value["$socket"]
+            if fd not in _sockets:
+                _sockets[fd] = socket.socket(fileno=fd)
+            return _sockets[fd]
+        return {k: decode(v) for k, v in value.items()}
+    return value
+
+
+def encode(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {"$bytes": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): encode(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return {"$repr": repr(value)[:500], "$type": type(value).__name__}
+
+
+def failure(exc, script):
+    tb = exc.__traceback__
+    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith(script):
+        tb = tb.tb_next
+    return {"ok": False, "type": type(exc).__name__,
+            "mro": [c.__name__ for c in type(exc).__mro__],
+            "message": str(exc)[:2000],
+            "traceback": "".join(traceback.format_exception(type(exc), exc, tb))[-3000:]}
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    out = os.fdopen(config["resp_fd"], "w", buffering=1)
+    if config.get("socket_timeout"):
+        socket.setdefaulttimeout(config["socket_timeout"])
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    sys.path[0] = config["cwd"]
+    sys.path.extend(config.get("path", []))  # site-packages, without running .pth files
+    sys.argv = [config["module"] + ".py"]
+    stdin = sys.stdin.buffer
+    sys.stdin = open(os.devnull)
+    try:
+        module = importlib.import_module(config["module"])
+    except BaseException as exc:
+        answer = failure(exc, config["cwd"])
+        answer["phase"] = "import"
+        out.write(json.dumps(answer) + "\n")
+        return
+    for line in stdin:
+        request = json.loads(line)
+        try:
+            func = getattr(module, request["func"])
+            value = func(*decode(request.get("args", [])), **decode(request.get("kwargs", {})))
+            answer = {"ok": True, "value": encode(value)}
+        except BaseException as exc:
+            answer = failure(exc, config["cwd"])
+        out.write(json.dumps(answer) + "\n")
+
+
+if __name__ == "__main__":
+    main()

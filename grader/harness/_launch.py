@@ -1,0 +1,49 @@
+"""Runs one student script inside its sandboxed process (standalone: imports nothing of grader).
+
+    python -S -E _launch.py TIMEOUT SITE_PATHS script.py [args...]
+
+TIMEOUT is the default socket timeout in seconds ('0': none): with it, `send()` can write only
+part of a buffer, as on any real network, so a forgotten `sendall` shows. SITE_PATHS
+(os.pathsep-separated) are appended to sys.path: the interpreter starts without `site`, which
+saves ~50 ms per process. SIGUSR1 prints every thread's stack (faulthandler), so a deadlock
+watchdog can put the stacks into the feedback. The script runs as a fresh __main__ module;
+tracebacks start at the student's own first frame. Imports are kept few: each costs every test.
+"""
+import faulthandler
+import signal
+import sys
+
+
+def main() -> None:
+    timeout, paths, script = sys.argv[1], sys.argv[2], sys.argv[3]
+    if float(timeout) > 0:
+        import socket
+        socket.setdefaulttimeout(float(timeout))
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    script_dir = script.rpartition("/")[0] or "."
+    sys.argv = sys.argv[3:]
+    sys.path[0] = script_dir
+    sys.path.extend(p for p in paths.split(":") if p)
+    module = type(sys)("__main__")
+    module.__file__ = script
+    module.__builtins__ = __builtins__
+    sys.modules["__main__"] = module
+    try:
+        with open(script, "rb") as f:
+            code = compile(f.read(), script, "exec")
+        exec(code, module.__dict__)
+    except SystemExit:
+        raise
+    except BaseException as exc:  # show the student's traceback, not ours
+        import os
+        import traceback
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != script:
+            tb = tb.tb_next
+        traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
+        sys.stderr.flush()
+        os._exit(1)
+
+
+if __name__ == "__main__":
+    main()

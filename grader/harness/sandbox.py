@@ -1,0 +1,526 @@
+"""Student processes: started confined, watched from outside, and killed with everything they made.
+
+Every piece of student code runs in a child started here, never in the judge: its own session
+and process group, a scrubbed environment, rlimits, a working copy of the target as cwd, and a
+wall-clock limit enforced by the judge. `Sandbox.cleanup()` kills the groups, then any process
+that escaped them (double forks are re-parented to the judge, which is a child subreaper), and
+reaps them all, so no test leaves a process behind.
+"""
+from __future__ import annotations
+
+import collections
+import ctypes
+import functools
+import json
+import os
+import queue
+import resource
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LAUNCHER = HERE / "_launch.py"
+DRIVER = HERE / "_driver.py"
+TAG_VAR = "NETLAB_SANDBOX"
+# -S: no site module. Processing site-packages' .pth files costs ~50 ms per start; the launcher
+# appends the site-packages folders themselves (so gevent etc. import) without running .pth code.
+# -E: ignore PYTHON* variables.
+PYTHON_FLAGS = ("-S", "-E")
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
+
+
+class StudentTimeout(AssertionError):
+    """A student process did not finish (or answer) within its wall-clock limit."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one student process (see course.yaml `limits`)."""
+    cpu_seconds: int = 20
+    memory_mb: int = 1024
+    open_files: int = 1024
+    file_size_mb: int = 64
+    processes: int = 64
+    socket_timeout: float = 60.0  # default socket timeout: makes partial send() real
+
+    @classmethod
+    def from_mapping(cls, data: dict | None) -> "Limits":
+        return cls(**(data or {}))
+
+    def merged(self, **changes) -> "Limits":
+        return Limits(**{**self.__dict__, **changes})
+
+
+@functools.cache
+def _site_paths() -> list[str]:
+    import site
+    paths = [*site.getsitepackages(), site.getusersitepackages()] if hasattr(site, "getsitepackages") else []
+    return [p for p in paths if os.path.isdir(p)]
+
+
+def _prctl(option: int, value: int) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def become_subreaper() -> bool:
+    """Orphans of our students are re-parented to us, so double-forked daemons stay findable."""
+    return sys.platform.startswith("linux") and _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def make_undumpable() -> bool:
+    """Keep same-uid (non-root) student processes out of our /proc fds, environ and memory."""
+    return sys.platform.startswith("linux") and _prctl(PR_SET_DUMPABLE, 0)
+
+
+def _uid_process_count() -> int:
+    uid = os.getuid()
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += 1
+            except OSError:
+                pass
+    return count
+
+
+_BASE_PROCS: int | None = None
+
+
+def _preexec(limits: Limits):
+    """rlimits applied in the child between fork and exec (RLIMIT_NPROC is per uid: base + N)."""
+    global _BASE_PROCS
+    if _BASE_PROCS is None and sys.platform.startswith("linux"):
+        _BASE_PROCS = _uid_process_count()
+    nproc = None if os.getuid() == 0 or _BASE_PROCS is None else _BASE_PROCS + limits.processes
+    mb = 1024 * 1024
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb, limits.file_size_mb * mb))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if nproc is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    return apply
+
+
+def scrubbed_env(workdir: Path, tag: str, extra: dict | None = None) -> dict:
+    """Only what a Python program needs; nothing of the judge's (no tokens, no PYTHONPATH)."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+        TAG_VAR: tag,
+    }
+    env.update(extra or {})
+    return env
+
+
+class _Pump(threading.Thread):
+    """Drains one pipe so a flooding student never blocks; keeps the first `keep` bytes
+    (the data tests read) and the last `tail` bytes (the feedback)."""
+
+    def __init__(self, stream, keep: int, tail: int):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.keep = keep
+        self.data = bytearray()
+        self.tail = collections.deque(maxlen=tail)
+        self.total = 0
+        self.eof = False
+        self.cond = threading.Condition()
+
+    def run(self) -> None:
+        fd = self.stream.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            with self.cond:
+                if not chunk:
+                    self.eof = True
+                    self.cond.notify_all()
+                    return
+                self.total += len(chunk)
+                room = self.keep - len(self.data)
+                if room > 0:
+                    self.data += chunk[:room]
+                self.tail.extend(chunk)
+                self.cond.notify_all()
+
+    def tail_bytes(self) -> bytes:
+        with self.cond:
+            return bytes(self.tail)
+
+
+class _Feeder(threading.Thread):
+    """Writes queued chunks to a child's stdin; None closes it."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+
+        self.stream = stream
+        self.queue: "queue.SimpleQueue[bytes | None]" = queue.SimpleQueue()
+        self.start()
+
+    def put(self, data: bytes | None) -> None:
+        self.queue.put(data)
+
+    def run(self) -> None:
+        broken = False
+        while True:
+            data = self.queue.get()
+            if data is None or broken:
+                if data is None:
+                    break
+                continue
+            try:
+                self.stream.write(data)
+                self.stream.flush()
+            except (OSError, ValueError):
+                broken = True
+        try:
+            self.stream.close()
+        except (OSError, ValueError):
+            pass
+
+
+@dataclass
+class Completed:
+    """The outcome of a student script run to completion (or killed at its limit)."""
+    argv: list[str]
+    returncode: int | None
+    stdout: bytes
+    stderr: str
+    timed_out: bool
+    stdout_total: int = 0
+
+    @property
+    def lines(self) -> list[bytes]:
+        return self.stdout.splitlines()
+
+
+class StudentProcess:
+    """One running piece of student code, with bounded output capture and a deadline."""
+
+    def __init__(self, popen: subprocess.Popen, name: str, argv: list[str], wall_seconds: float,
+                 keep_stdout: int, extra_fds: tuple = ()):
+        self.popen = popen
+        self.name = name
+        self.argv = argv
+        self.pid = popen.pid
+        self.deadline = time.monotonic() + wall_seconds
+        self.wall_seconds = wall_seconds
+        self.timed_out = False
+        self._read_pos = 0
+        self.stdout = _Pump(popen.stdout, keep_stdout, 8192)
+        self.stderr = _Pump(popen.stderr, 0, 4096)
+        self.stdout.start()
+        self.stderr.start()
+        self._extra_fds = extra_fds
+        self._feeder: _Feeder | None = None
+        self.last_read = "nothing read yet"
+
+    # -- input -------------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        """Feed stdin without blocking the test: a feeder thread writes, so a student that
+        does not read its stdin cannot stall the judge. Broken pipes are the student's end."""
+        if self._feeder is None:
+            self._feeder = _Feeder(self.popen.stdin)
+        self._feeder.put(data)
+
+    def close_stdin(self) -> None:
+        if self._feeder is None:
+            self._feeder = _Feeder(self.popen.stdin)
+        self._feeder.put(None)
+
+    # -- output ------------------------------------------------------------------------------
+    def read_line(self, timeout: float) -> bytes | None:
+        """Next stdout line (with its newline), or what is left at EOF, or None at EOF/timeout.
+        `self.last_read` says which."""
+        end = min(time.monotonic() + timeout, self.deadline)
+        pump = self.stdout
+        with pump.cond:
+            while True:
+                nl = pump.data.find(b"\n", self._read_pos)
+                if nl >= 0:
+                    line = bytes(pump.data[self._read_pos:nl + 1])
+                    self._read_pos = nl + 1
+                    self.last_read = "line"
+                    return line
+                if pump.eof:
+                    rest = bytes(pump.data[self._read_pos:])
+                    self._read_pos = len(pump.data)
+                    self.last_read = "eof"
+                    return rest or None
+                left = end - time.monotonic()
+                if left <= 0:
+                    self.last_read = "timeout"
+                    return None
+                pump.cond.wait(left)
+
+    def output(self) -> bytes:
+        with self.stdout.cond:
+            return bytes(self.stdout.data)
+
+    def stderr_tail(self, limit: int = 1500) -> str:
+        text = self.stderr.tail_bytes().decode("utf-8", "replace")
+        return text[-limit:]
+
+    # -- lifetime ----------------------------------------------------------------------------
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for exit until `timeout` (or the process's wall limit); on the wall limit the
+        process group is killed and `timed_out` set. Returns the exit code or None."""
+        end = self.deadline if timeout is None else min(self.deadline, time.monotonic() + timeout)
+        try:
+            rc = self.popen.wait(max(0.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= self.deadline:
+                self.timed_out = True
+                self.kill()
+            return None
+        self._join_pumps()
+        return rc
+
+    def _join_pumps(self) -> None:
+        # Output of a dead process is complete once its pipes hit EOF; a grandchild holding
+        # the pipe open must not stall the judge, so this wait is bounded.
+        self.stdout.join(1.0)
+        self.stderr.join(1.0)
+
+    def signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def dump_stacks(self) -> None:
+        """Ask the launcher's faulthandler to print every thread's stack to stderr."""
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGUSR1)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.signal_group(signal.SIGKILL)
+        try:
+            self.popen.kill()
+        except ProcessLookupError:
+            pass
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._join_pumps()
+        for f in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            try:
+                if f:
+                    f.close()
+            except OSError:
+                pass
+        for fd in self._extra_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._extra_fds = ()
+
+    def state(self) -> str:
+        """'is still running', 'exited with code 1', 'was killed by signal SIGKILL'."""
+        rc = self.returncode
+        if rc is None:
+            return "is still running"
+        if rc < 0:
+            try:
+                return f"was killed by signal {signal.Signals(-rc).name}"
+            except ValueError:
+                return f"was killed by signal {-rc}"
+        return f"exited with code {rc}"
+
+    def describe(self) -> str:
+        return f"{self.name} {self.state()}"
+
+
+def copy_target(src: Path, dest: Path) -> Path:
+    """A working copy of the target folder, so a student can't touch the original."""
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                    dirs_exist_ok=True)
+    return dest
+
+
+@dataclass
+class Sandbox:
+    """All student processes of one test: one working copy, one tag, one cleanup."""
+    target: Path
+    workdir: Path
+    limits: Limits = field(default_factory=Limits)
+    wall_seconds: float = 10.0
+    kill_all_children: bool = False
+    procs: list[StudentProcess] = field(default_factory=list)
+    tag: str = field(default_factory=lambda: secrets.token_hex(8))
+    _copied: bool = False
+    closed: bool = False
+
+    def _prepare(self) -> Path:
+        if not self._copied:
+            copy_target(self.target, self.workdir)
+            self._copied = True
+        return self.workdir
+
+    def spawn(self, argv: list[str], *, name: str | None = None, wall_seconds: float | None = None,
+              limits: Limits | None = None, pass_fds: tuple = (), keep_stdout: int = 8 * 1024 * 1024,
+              env: dict | None = None) -> StudentProcess:
+        """Start `python <launcher> ... argv` (argv[0] is a file of the target, relative)."""
+        if self.closed:
+            raise RuntimeError("sandbox already cleaned up")
+        cwd = self._prepare()
+        limits = limits or self.limits
+        cmd = [sys.executable, *PYTHON_FLAGS, str(LAUNCHER), str(limits.socket_timeout or 0),
+               os.pathsep.join(_site_paths()), *argv]
+        return self._start(cmd, argv, name or argv[0], wall_seconds, limits, pass_fds,
+                           keep_stdout, env)
+
+    def spawn_driver(self, module: str, *, wall_seconds: float | None = None,
+                     limits: Limits | None = None, pass_fds: tuple = (), resp_fd: int,
+                     env: dict | None = None) -> StudentProcess:
+        """Start the call driver that imports `module` from the working copy."""
+        cwd = self._prepare()
+        limits = limits or self.limits
+        config = {"module": module, "resp_fd": resp_fd, "socket_timeout": limits.socket_timeout,
+                  "cwd": str(cwd), "path": _site_paths()}
+        cmd = [sys.executable, *PYTHON_FLAGS, str(DRIVER), json.dumps(config)]
+        return self._start(cmd, [f"{module}.py"], f"{module}.py", wall_seconds, limits,
+                           (*pass_fds, resp_fd), 1024 * 1024, env)
+
+    def _start(self, cmd, argv, name, wall_seconds, limits, pass_fds, keep_stdout, env):
+        popen = subprocess.Popen(
+            cmd, cwd=self.workdir, env=scrubbed_env(self.workdir, self.tag, env),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, pass_fds=pass_fds, preexec_fn=_preexec(limits),
+        )
+        proc = StudentProcess(popen, name, argv, wall_seconds or self.wall_seconds, keep_stdout)
+        self.procs.append(proc)
+        return proc
+
+    def cleanup(self) -> list[int]:
+        """Kill every process of this test, escaped ones included; return the stray pids killed."""
+        self.closed = True
+        for proc in self.procs:
+            proc.kill()
+        return kill_strays(self.tag, everything=self.kill_all_children)
+
+
+def _proc_children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return _scan_children(pid)
+
+
+def _scan_children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if int(fields[1]) == pid:
+            kids.append(int(entry.name))
+    return kids
+
+
+def _has_tag(pid: int, tag: str | None) -> bool:
+    """Does `pid` carry our sandbox tag (`tag`, or any tag when None) in its environment?"""
+    want = f"{TAG_VAR}={tag}".encode() if tag else f"{TAG_VAR}=".encode()
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            entries = f.read().split(b"\0")
+    except OSError:
+        return False
+    return any(e == want if tag else e.startswith(want) for e in entries)
+
+
+def kill_strays(tag: str | None, everything: bool = False, rounds: int = 50) -> list[int]:
+    """Kill and reap our children that carry `tag` (any tag when None) - or all of them when
+    `everything` (a judge has no children but students) - with their whole subtrees. Orphans
+    of students are re-parented to us (we are a subreaper), so they are children here too.
+    Bounded rounds: a fork bomb racing us is held by RLIMIT_NPROC and caught by the next round."""
+    if not sys.platform.startswith("linux"):
+        return []
+    killed: list[int] = []
+    me = os.getpid()
+    for _ in range(rounds):
+        pending = False
+        for child in _proc_children(me):
+            state = _state(child)
+            if state == "Z":
+                if child in killed or everything or _has_tag(child, tag):
+                    _reap(child)
+                continue
+            if state is None or not (everything or _has_tag(child, tag)):
+                continue
+            stack = [child]
+            while stack:
+                pid = stack.pop()
+                stack.extend(_proc_children(pid))
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+                if pid not in killed:
+                    killed.append(pid)
+                pending = True
+            _reap(child)
+        if not pending:
+            break
+    return killed
+
+
+def _state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(b")") + 2:][:1].decode()
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)  # SIGKILL has been sent: this returns as soon as the kernel is done
+    except ChildProcessError:
+        pass  # not our child, or reaped already (by subprocess.Popen.wait)

@@ -1,0 +1,167 @@
+"""Runs one judge (a pytest process for one exercise against one target) and collects its results.
+
+The grader trusts only what arrives on the results pipe, and only for tests the judge said it
+collected; a judge that dies, hangs or stays silent yields zero for every test it did not
+report. A judge past its deadline is killed with its process group, and any student process
+orphaned by that is found (the grader is a child subreaper) and killed as well.
+"""
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .course import Course, Exercise
+
+COLLECT_SECONDS = 30.0   # time for pytest to start and collect the suite
+MARGIN_SECONDS = 15.0    # on top of the sum of the tests' own limits
+
+
+@dataclass
+class JudgeResult:
+    exercise: str
+    target: str
+    tests: list[dict] = field(default_factory=list)
+    hidden: int = 0
+    precheck: str | None = None
+    problem: str | None = None     # the judge itself failed (not the student's fault)
+    seconds: float = 0.0
+    visibility: str = "visible"
+
+    @property
+    def score(self) -> float:
+        return sum(t["score"] for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t["max_score"] for t in self.tests)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problem and bool(self.tests) and all(t["status"] == "passed" for t in self.tests)
+
+    def to_json(self) -> dict:
+        return {
+            "exercise": self.exercise, "target": self.target, "score": self.score,
+            "max_score": self.max_score, "hidden_tests": self.hidden,
+            "visibility": self.visibility, "precheck": self.precheck, "problem": self.problem,
+            "execution_time": round(self.seconds, 3),
+            "tests": [{k: t[k] for k in ("name", "title", "score", "max_score", "status",
+                                          "visibility", "output")} for t in self.tests],
+        }
+
+
+def judge_command(course: Course, ex: Exercise, target: Path, visibility: str, fd: int | None) -> list[str]:
+    cmd = [sys.executable, "-m", "pytest", str(course.root / "tests" / ex.id),
+           "--rootdir", str(course.root), "-q", "--no-header", "-p", "no:cacheprovider",
+           "--netlab-target", str(target), "--netlab-visibility", visibility]
+    if fd is not None:
+        cmd += ["--netlab-results-fd", str(fd)]
+    return cmd
+
+
+def judge_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NETLAB_"))}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # hermetic and fast: only our plugin loads
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "visible") -> JudgeResult:
+    """Run the suite of `ex` against `target/<ex.id>` in a fresh pytest process."""
+    from .harness.sandbox import become_subreaper, kill_strays
+    become_subreaper()
+    started = time.monotonic()
+    target = Path(target).resolve()
+    result = JudgeResult(ex.id, str(target / ex.id), visibility=visibility)
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            judge_command(course, ex, target, visibility, write_fd), cwd=course.root,
+            env=judge_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True)
+    finally:
+        os.close(write_fd)
+    collected: dict[str, dict] = {}
+    reported: dict[str, dict] = {}
+    deadline = started + COLLECT_SECONDS
+    buffer = b""
+    log = bytearray()
+    done = False
+    streams = {read_fd: "results", proc.stdout.fileno(): "log"}
+    try:
+        while streams:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                result.problem = (f"the judge did not finish within its time limit "
+                                  f"({deadline - started:.0f} s); unreported checks score 0")
+                break
+            ready, _, _ = select.select(list(streams), [], [], left)
+            for fd in ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    del streams[fd]
+                    continue
+                if streams[fd] == "log":
+                    log += chunk
+                    del log[:-20000]
+                    continue
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    event = json.loads(line)
+                    kind = event.get("event")
+                    if kind == "collected":
+                        for t in event["tests"]:
+                            collected[t["id"]] = t
+                        result.hidden = event.get("hidden", 0)
+                        deadline = time.monotonic() + sum(
+                            t["time_limit"] for t in event["tests"]) + MARGIN_SECONDS
+                    elif kind == "result" and event["id"] in collected:
+                        reported[event["id"]] = event
+                    elif kind == "precheck":
+                        result.precheck = event["problem"]
+                    elif kind == "collect_error":
+                        result.problem = f"the suite could not be loaded: {event['message']}"
+                    elif kind == "done":
+                        done = True
+    finally:
+        if proc.poll() is None and not done:
+            _kill_group(proc)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.wait()
+        os.close(read_fd)
+        proc.stdout.close()
+        kill_strays(tag=None)
+    if not collected and not result.problem:
+        result.problem = ("the judge reported no checks (exit code "
+                          f"{proc.returncode}):\n{log.decode('utf-8', 'replace')[-3000:]}")
+    for test_id, info in collected.items():
+        got = reported.get(test_id)
+        if got is None:
+            got = {**info, "score": 0, "status": "failed",
+                   "output": "no result: the judge stopped before this check reported "
+                             "(it scores 0)"}
+        else:
+            # points come from what was collected, never from the result line alone
+            got = {**info, "status": got["status"], "output": got["output"],
+                   "score": info["max_score"] if got["status"] == "passed" else 0}
+        result.tests.append(got)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

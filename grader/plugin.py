@@ -1,0 +1,312 @@
+"""The pytest plugin that makes a pytest process a judge.
+
+It selects tests by visibility, gives each test a `student` sandbox, enforces the test's
+wall-clock limit from outside the student's processes (watchdog: stacks dumped, groups killed),
+turns failures into student feedback, and writes one JSON line per result to a pipe the grader
+passed in (`--netlab-results-fd`). That pipe is not inherited by student processes and the
+judge makes itself non-dumpable, so a student process cannot reach it through /proc either.
+
+Plain `pytest tests/<id> --netlab-target solutions` works too (it prints a points summary).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from . import course as course_mod
+from .harness import Student
+from .harness.feedback import CheckFailed
+from .harness.sandbox import (PYTHON_FLAGS, Limits, Sandbox, StudentTimeout, _preexec,
+                              become_subreaper, make_undumpable)
+
+COMPILE_CHECK = Path(__file__).resolve().parent / "harness" / "_compile.py"
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("netlab")
+    group.addoption("--netlab-target", default=os.environ.get("NETLAB_TARGET", "solutions"),
+                    help="folder holding <exercise>/ folders to test (default: solutions)")
+    group.addoption("--netlab-visibility", choices=("visible", "all"), default="all",
+                    help="'visible': run only tests a student may see")
+    group.addoption("--netlab-results-fd", type=int, default=None,
+                    help="(grader use) write JSON results to this file descriptor")
+
+
+class Judge:
+    """State of one judge session: the course, the results channel, the running test."""
+
+    def __init__(self, config):
+        self.config = config
+        self.root = course_mod.find_root(Path(str(config.rootpath)))
+        self.course = course_mod.load(self.root, check_folders=False)
+        self.tests_root = self.root / "tests"
+        target = Path(config.getoption("netlab_target"))
+        self.target = target if target.is_absolute() else (Path.cwd() / target).resolve()
+        self.visibility = config.getoption("netlab_visibility")
+        fd = config.getoption("netlab_results_fd")
+        self.out = None
+        if fd is not None:
+            os.set_inheritable(fd, False)
+            self.out = os.fdopen(fd, "w", buffering=1)
+            make_undumpable()
+        self.strict = fd is not None  # judge mode: every child of ours is a student's
+        become_subreaper()
+        self.tmp = tempfile.mkdtemp(prefix="netlab-")
+        self.prechecks: dict[str, str | None] = {}
+        self.records: dict[str, dict] = {}
+        self.results: list[dict] = []
+        self.current: Sandbox | None = None
+        self.timed_out: set[str] = set()
+        self.hidden = 0
+        self._n = 0
+
+    def emit(self, event: dict) -> None:
+        if self.out is not None:
+            self.out.write(json.dumps(event) + "\n")
+
+    def exercise_of(self, item) -> course_mod.Exercise | None:
+        try:
+            rel = Path(str(item.path)).resolve().relative_to(self.tests_root)
+        except ValueError:
+            return None
+        return self.course.exercises.get(rel.parts[0]) if len(rel.parts) > 1 else None
+
+    def info(self, item) -> dict:
+        mark = item.get_closest_marker("netlab")
+        kw = mark.kwargs if mark else {}
+        ex = self.exercise_of(item)
+        doc = (getattr(item.obj, "__doc__", None) or "").strip().splitlines()
+        title = doc[0].strip() if doc else item.name.removeprefix("test_").replace("_", " ")
+        return {
+            "id": item.nodeid,
+            "name": item.name,
+            "title": title,
+            "exercise": ex.id if ex else None,
+            "max_score": kw.get("points") if kw.get("points") is not None else
+            (self.course.default_points if ex else 0),
+            "visibility": kw.get("visibility", "visible"),
+            "hint": kw.get("hint"),
+            "time_limit": kw.get("time_limit") or (ex.time_limit if ex else self.course.time_limit),
+        }
+
+    def precheck(self, ex: course_mod.Exercise) -> str | None:
+        """Missing files or syntax errors, found by compiling in a confined child (never here)."""
+        if ex.id not in self.prechecks:
+            folder = self.target / ex.id
+            missing = [f for f in ex.files if not (folder / f).is_file()]
+            if missing:
+                self.prechecks[ex.id] = (
+                    f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing from "
+                    f"{folder} - this exercise needs {', '.join(ex.files)}")
+            else:
+                py = [f for f in ex.files if f.endswith(".py")]
+                proc = subprocess.run(
+                    [sys.executable, *PYTHON_FLAGS, str(COMPILE_CHECK), *py], cwd=folder,
+                    capture_output=True, timeout=30, preexec_fn=_preexec(Limits()),
+                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+                self.prechecks[ex.id] = proc.stdout.decode("utf-8", "replace").strip() or (
+                    None if proc.returncode == 0 else f"could not check {', '.join(py)}")
+            if self.prechecks[ex.id]:
+                self.emit({"event": "precheck", "exercise": ex.id, "problem": self.prechecks[ex.id]})
+        return self.prechecks[ex.id]
+
+
+_judge: Judge | None = None
+
+
+def pytest_configure(config):
+    global _judge
+    config.addinivalue_line("markers", "netlab(points, visibility, hint, time_limit): a graded check")
+    _judge = Judge(config)
+
+
+def pytest_unconfigure(config):
+    if _judge is not None:
+        import shutil
+        shutil.rmtree(_judge.tmp, ignore_errors=True)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session, config, items):
+    judge = _judge
+    keep, hidden = [], []
+    for item in items:
+        info = judge.info(item)
+        if judge.visibility == "visible" and info["exercise"] and info["visibility"] != "visible":
+            hidden.append(item)
+        else:
+            keep.append(item)
+    if hidden:
+        config.hook.pytest_deselected(items=hidden)
+        items[:] = keep
+    judge.hidden = len(hidden)
+    judge.emit({"event": "collected", "tests": [judge.info(i) for i in items],
+                "hidden": len(hidden)})
+
+
+def pytest_collectreport(report):
+    if report.failed and _judge is not None:
+        _judge.emit({"event": "collect_error", "where": report.nodeid,
+                     "message": str(report.longrepr)[-3000:]})
+
+
+@pytest.fixture
+def exercise(request) -> course_mod.Exercise:
+    ex = _judge.exercise_of(request.node)
+    if ex is None:
+        pytest.fail("this test is not inside tests/<exercise>/")
+    return ex
+
+
+@pytest.fixture
+def target(exercise) -> Path:
+    """The folder under test: <target>/<exercise id>."""
+    return _judge.target / exercise.id
+
+
+@pytest.fixture
+def student(request, exercise, target):
+    """The student's code for this test; every process it starts dies with the test."""
+    info = _judge.info(request.node)
+    limits = Limits.from_mapping(_judge.course.limits_for(exercise))
+    _judge._n += 1
+    sandbox = Sandbox(target=target, workdir=Path(_judge.tmp) / f"t{_judge._n}", limits=limits,
+                      wall_seconds=info["time_limit"], kill_all_children=_judge.strict)
+    _judge.current = sandbox
+    try:
+        yield Student(sandbox)
+    finally:
+        _judge.current = None
+        sandbox.cleanup()
+        workdir = f"{sandbox.workdir}/"  # show 'server.py', not the sandbox's temp path
+        _judge.records.setdefault(request.node.nodeid, {})["stderr"] = [
+            (p.name, p.stderr_tail(1200).replace(workdir, "")) for p in sandbox.procs
+            if p.stderr_tail().strip()]
+
+
+def pytest_runtest_setup(item):
+    ex = _judge.exercise_of(item)
+    if ex is not None:
+        problem = _judge.precheck(ex)
+        if problem:
+            raise CheckFailed(f"not run: {problem}")
+
+
+def _watchdog(nodeid: str, seconds: float) -> None:
+    """Fires at the test's wall-clock limit: stacks to stderr, then the student's groups die,
+    which ends any wait of the test on them."""
+    sandbox = _judge.current
+    _judge.timed_out.add(nodeid)
+    if sandbox is None:
+        return
+    for proc in list(sandbox.procs):
+        if proc.alive():
+            before = proc.stderr.total
+            proc.dump_stacks()
+            with proc.stderr.cond:  # wait (bounded) for faulthandler's dump to arrive
+                proc.stderr.cond.wait_for(lambda: proc.stderr.total > before or proc.stderr.eof, 0.5)
+    for proc in list(sandbox.procs):
+        proc.kill()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    seconds = _judge.info(item)["time_limit"]
+    timer = threading.Timer(seconds, _watchdog, (item.nodeid, seconds))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    record = _judge.records.setdefault(item.nodeid, {})
+    if report.when == "call" and item.nodeid in _judge.timed_out and report.passed:
+        report.outcome = "failed"
+    if report.failed and "failure" not in record:
+        record["failure"] = _failure_text(call, report, item)
+        record["when"] = report.when
+    if report.skipped and "failure" not in record:
+        record["failure"] = f"skipped: {getattr(report, 'longrepr', '')}"
+
+
+def _failure_text(call, report, item) -> str:
+    limit = _judge.info(item)["time_limit"]
+    timed_out = item.nodeid in _judge.timed_out
+    prefix = f"this check ran past its {limit:g} s time limit; your processes were stopped.\n" \
+        if timed_out else ""
+    excinfo = call.excinfo
+    if excinfo is None:
+        return prefix.strip() or "failed"
+    exc = excinfo.value
+    if isinstance(exc, (CheckFailed, StudentTimeout)):
+        return prefix + str(exc)
+    if isinstance(exc, AssertionError):
+        crash = getattr(report.longrepr, "reprcrash", None)
+        return prefix + (crash.message if crash else str(exc))
+    where = ""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        where = f" (at {Path(crash.path).name}:{crash.lineno})"
+    if report.when != "call":
+        return prefix + f"the check could not run ({report.when}): {excinfo.typename}: {exc}{where}"
+    return prefix + f"{excinfo.typename}: {exc}{where}"
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    judge = _judge
+    record = judge.records.pop(nodeid, {})
+    info = record.get("info")
+    if info is None:
+        return
+    failed = "failure" in record
+    output = record.get("failure", "")
+    if failed:
+        if info["hint"] and info["hint"] not in output:
+            output += f"\n  hint: {info['hint']}"
+        for name, tail in record.get("stderr", []):
+            lines = tail.rstrip().splitlines()
+            output += f"\n  stderr of {name} (last lines):\n" + "\n".join("    " + l for l in lines[-15:])
+    result = {
+        "event": "result", "id": nodeid, "name": info["name"], "title": info["title"],
+        "exercise": info["exercise"], "visibility": info["visibility"],
+        "max_score": info["max_score"], "score": 0 if failed else info["max_score"],
+        "status": "failed" if failed else "passed", "output": output,
+    }
+    judge.results.append(result)
+    judge.emit(result)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    _judge.records.setdefault(item.nodeid, {})["info"] = _judge.info(item)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _judge is not None:
+        _judge.emit({"event": "done"})
+
+
+def pytest_terminal_summary(terminalreporter):
+    judge = _judge
+    if judge is None or not judge.results:
+        return
+    by_ex: dict[str, list] = {}
+    for r in judge.results:
+        by_ex.setdefault(r["exercise"] or "?", []).append(r)
+    for ex_id, results in by_ex.items():
+        got = sum(r["score"] for r in results)
+        total = sum(r["max_score"] for r in results)
+        terminalreporter.write_line(f"netlab: {ex_id} against {judge.target}: {got:g}/{total:g} points")
