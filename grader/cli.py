@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("watch", help="re-check an exercise whenever one of its files changes")
     w.add_argument("exercise")
     w.add_argument("--target", default=DEFAULT_TARGET)
+    w.add_argument("--all", action="store_true", help="run hidden checks too (instructors)")
     w.add_argument("--max-runs", type=int, default=None, help="stop after this many checks")
+    w.set_defaults(json=False)
 
     s = sub.add_parser("selftest", help="solutions full marks, stubs zero, every mutant caught")
     s.add_argument("exercises", nargs="*")
@@ -149,6 +151,11 @@ def cmd_selftest(course, args) -> int:
 
 
 def cmd_validate(course, args) -> int:
+    try:
+        course = course_mod.load(course.root, check_folders="strict")
+    except course_mod.CourseError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
     print(f"{course.root / course_mod.COURSE_FILE}: {len(course.exercises)} exercises, valid")
     return 0
 

@@ -58,6 +58,7 @@ class Course:
     default_points: float
     limits: dict
     exercises: dict[str, Exercise] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict, repr=False)  # id -> position, while loading
 
     def get(self, ex_id: str) -> Exercise:
         try:
@@ -115,8 +116,12 @@ def _check_limits(where: str, limits, problems: list[str]) -> dict:
     return {k: v for k, v in limits.items() if k in LIMIT_KEYS}
 
 
-def load(root: Path | None = None, *, check_folders: bool = True) -> Course:
-    """Read and validate ROOT/course.yaml; raise CourseError listing every problem."""
+def load(root: Path | None = None, *, check_folders: bool | str = True) -> Course:
+    """Read and validate ROOT/course.yaml; raise CourseError listing every problem.
+
+    check_folders: True checks each exercise's folders exist; "strict" (grader validate)
+    also checks every student file in exercises/ and solutions/. A student who deleted a file
+    must still be able to check the other exercises, so only validate is that strict."""
     root = find_root() if root is None else Path(root).resolve()
     path = root / COURSE_FILE
     try:
@@ -182,9 +187,11 @@ def _load_exercise(course: Course, n: int, raw, problems: list[str], check_folde
             problems.append(f"{where}: missing field {key!r}")
     if "id" in raw and (not isinstance(ex_id, str) or not ID_RE.match(ex_id)):
         problems.append(f"{where}: field 'id': must match {ID_RE.pattern} (a folder name)")
-    elif isinstance(ex_id, str) and ex_id in course.exercises:
+    elif isinstance(ex_id, str) and ex_id in course.seen:
         problems.append(f"{where}: field 'id': duplicate id {ex_id!r} "
-                        f"(also exercise #{course.exercises[ex_id].index})")
+                        f"(also exercise #{course.seen[ex_id]})")
+    if isinstance(ex_id, str):
+        course.seen.setdefault(ex_id, n)
     for key in ("title", "topic"):
         if key in raw and (not isinstance(raw[key], str) or not raw[key].strip()):
             problems.append(f"{where}: field {key!r}: must be a non-empty string")
@@ -205,8 +212,8 @@ def _load_exercise(course: Course, n: int, raw, problems: list[str], check_folde
         problems.append(f"{where}: field 'requires': must be a list of exercise ids")
         requires = []
     for req in requires:
-        if req not in course.exercises:
-            close = difflib.get_close_matches(req, list(course.exercises), n=1)
+        if req not in course.seen or req == ex_id:
+            close = difflib.get_close_matches(req, list(course.seen), n=1)
             problems.append(f"{where}: field 'requires': {req!r} names no earlier exercise"
                             + (f" (did you mean {close[0]!r}?)" if close else ""))
     hints = raw.get("hints")
@@ -217,9 +224,11 @@ def _load_exercise(course: Course, n: int, raw, problems: list[str], check_folde
     if check_folders and isinstance(ex_id, str) and ID_RE.match(ex_id):
         for kind in ("exercises", "solutions", "tests"):
             folder = course.root / kind / ex_id
+            if kind != "exercises" and not folder.parent.is_dir():
+                continue  # a student bundle ships without solutions/ (and maybe tests/)
             if not folder.is_dir():
                 problems.append(f"{where}: folder {kind}/{ex_id}/ is missing")
-            elif kind != "tests" and isinstance(files, list):
+            elif check_folders == "strict" and kind != "tests" and isinstance(files, list):
                 for f in files:
                     if not (folder / f).is_file():
                         problems.append(f"{where}: field 'files': {kind}/{ex_id}/{f} is missing")

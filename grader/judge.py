@@ -73,7 +73,8 @@ def judge_env() -> dict:
     return env
 
 
-def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "visible") -> JudgeResult:
+def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "visible",
+              margin: float = MARGIN_SECONDS) -> JudgeResult:
     """Run the suite of `ex` against `target/<ex.id>` in a fresh pytest process."""
     from .harness.sandbox import become_subreaper, kill_strays
     become_subreaper()
@@ -122,7 +123,7 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
                             collected[t["id"]] = t
                         result.hidden = event.get("hidden", 0)
                         deadline = time.monotonic() + sum(
-                            t["time_limit"] for t in event["tests"]) + MARGIN_SECONDS
+                            t["time_limit"] for t in event["tests"]) + margin
                     elif kind == "result" and event["id"] in collected:
                         reported[event["id"]] = event
                     elif kind == "precheck":
@@ -142,6 +143,9 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
         os.close(read_fd)
         proc.stdout.close()
         kill_strays(tag=None)
+    if collected and not done and not result.problem:
+        result.problem = (f"the judge ended early (exit code {proc.returncode}); checks it did "
+                          "not report score 0")
     if not collected and not result.problem:
         result.problem = ("the judge reported no checks (exit code "
                           f"{proc.returncode}):\n{log.decode('utf-8', 'replace')[-3000:]}")

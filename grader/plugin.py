@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -58,14 +57,12 @@ class Judge:
             make_undumpable()
         self.strict = fd is not None  # judge mode: every child of ours is a student's
         become_subreaper()
-        self.tmp = tempfile.mkdtemp(prefix="netlab-")
         self.prechecks: dict[str, str | None] = {}
         self.records: dict[str, dict] = {}
         self.results: list[dict] = []
         self.current: Sandbox | None = None
         self.timed_out: set[str] = set()
         self.hidden = 0
-        self._n = 0
 
     def emit(self, event: dict) -> None:
         if self.out is not None:
@@ -127,12 +124,6 @@ def pytest_configure(config):
     _judge = Judge(config)
 
 
-def pytest_unconfigure(config):
-    if _judge is not None:
-        import shutil
-        shutil.rmtree(_judge.tmp, ignore_errors=True)
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session, config, items):
     judge = _judge
@@ -176,8 +167,7 @@ def student(request, exercise, target):
     """The student's code for this test; every process it starts dies with the test."""
     info = _judge.info(request.node)
     limits = Limits.from_mapping(_judge.course.limits_for(exercise))
-    _judge._n += 1
-    sandbox = Sandbox(target=target, workdir=Path(_judge.tmp) / f"t{_judge._n}", limits=limits,
+    sandbox = Sandbox(target=target, limits=limits,
                       wall_seconds=info["time_limit"], kill_all_children=_judge.strict)
     _judge.current = sandbox
     try:
@@ -186,6 +176,7 @@ def student(request, exercise, target):
         _judge.current = None
         sandbox.cleanup()
         workdir = f"{sandbox.workdir}/"  # show 'server.py', not the sandbox's temp path
+        # (read after cleanup: the folder is gone, its name is still in the tails)
         _judge.records.setdefault(request.node.nodeid, {})["stderr"] = [
             (p.name, p.stderr_tail(1200).replace(workdir, "")) for p in sandbox.procs
             if p.stderr_tail().strip()]
@@ -269,8 +260,8 @@ def pytest_runtest_logfinish(nodeid, location):
     judge = _judge
     record = judge.records.pop(nodeid, {})
     info = record.get("info")
-    if info is None:
-        return
+    if info is None or info["exercise"] is None:
+        return  # not a graded check (e.g. the project's own tests)
     failed = "failure" in record
     output = record.get("failure", "")
     if failed:

@@ -30,6 +30,10 @@ def print_result(result: JudgeResult, title: str, *, file=None, shown_target: st
     if result.precheck:
         console.print(Text("  Your files could not be checked:", style="bold red"))
         console.print(Text(_indent(result.precheck, 4), style="red"))
+    elif any("NotImplementedError" in t["output"] for t in result.tests):
+        console.print(Text("  Some of your code still raises NotImplementedError: the stub is "
+                           "waiting for you to write it.", style="yellow"))
+    seen_blocks: set[str] = set()
     for test in result.tests:
         ok = test["status"] == "passed"
         line = Text("  ")
@@ -41,7 +45,7 @@ def print_result(result: JudgeResult, title: str, *, file=None, shown_target: st
                     style="green" if ok else "red")
         console.print(line)
         if not ok and test["output"] and not (result.precheck and test["output"].startswith("not run:")):
-            console.print(Text(_indent(test["output"], 6)))
+            console.print(Text(_indent(_dedupe(test["output"], seen_blocks), 6)))
     if result.problem:
         console.print(Text(f"  grader problem: {result.problem}", style="bold yellow"))
     if result.hidden:
@@ -51,6 +55,17 @@ def print_result(result: JudgeResult, title: str, *, file=None, shown_target: st
     score = Text(f"{result.exercise}: {fmt_points(result.score)}/{fmt_points(result.max_score)} points",
                  style="bold green" if result.passed else "bold")
     console.print(score)
+
+
+def _dedupe(output: str, seen: set[str]) -> str:
+    """Show each identical stderr tail once: a stub fails every check with the same traceback."""
+    head, *blocks = output.split("\n  stderr of ")
+    parts = [head]
+    for block in blocks:
+        name = block.split(" (last lines)", 1)[0]
+        parts.append(f"stderr of {name}: the same as above" if block in seen else f"stderr of {block}")
+        seen.add(block)
+    return "\n  ".join(parts)
 
 
 def _indent(text: str, n: int) -> str:

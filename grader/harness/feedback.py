@@ -8,14 +8,29 @@ from __future__ import annotations
 SHOW_LIMIT = 80
 
 
+def _fit(data: bytes, budget: int, from_end: bool = False) -> bytes:
+    """The longest head (or tail) of data whose escaped form fits in `budget` characters."""
+    used, n = 0, 0
+    seq = reversed(data) if from_end else data
+    for byte in seq:
+        used += len(repr(bytes([byte]))) - 3
+        if used > budget:
+            break
+        n += 1
+    return data[len(data) - n:] if from_end else data[:n]
+
+
 def show_bytes(data: bytes | bytearray | None, limit: int = SHOW_LIMIT) -> str:
-    """`b'hello\\n'` style, escaped, cut in the middle past `limit` chars, with the length."""
+    """`b'hello\\n'` style, escaped; past `limit` display characters the middle is cut and
+    the length is given, so a 5 MiB payload reads as a line, not a screenful."""
     if data is None:
         return "nothing (None)"
     data = bytes(data)
-    if len(data) <= limit:
-        return f"{data!r} ({len(data)} bytes)" if len(data) > 16 else repr(data)
-    head, tail = data[: limit * 2 // 3], data[-(limit // 3):]
+    text = repr(data)
+    if len(text) <= limit + 3:
+        return f"{text} ({len(data)} bytes)" if len(data) > 16 else text
+    head = _fit(data, limit * 2 // 3)
+    tail = _fit(data[len(head):], limit // 3, from_end=True)
     return f"{head!r} … {tail!r} ({len(data)} bytes in all)"
 
 

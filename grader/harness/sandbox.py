@@ -84,8 +84,8 @@ def make_undumpable() -> bool:
     return sys.platform.startswith("linux") and _prctl(PR_SET_DUMPABLE, 0)
 
 
-def _uid_process_count() -> int:
-    uid = os.getuid()
+def _uid_process_count(uid: int | None = None) -> int:
+    uid = os.getuid() if uid is None else uid
     count = 0
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -100,12 +100,16 @@ def _uid_process_count() -> int:
 _BASE_PROCS: int | None = None
 
 
-def _preexec(limits: Limits):
-    """rlimits applied in the child between fork and exec (RLIMIT_NPROC is per uid: base + N)."""
+def _preexec(limits: Limits, ids: tuple[int, int] | None = None):
+    """rlimits (and the switch to the student uid) applied in the child between fork and exec.
+    RLIMIT_NPROC counts every process of the uid: the student uid's current count + N."""
     global _BASE_PROCS
-    if _BASE_PROCS is None and sys.platform.startswith("linux"):
-        _BASE_PROCS = _uid_process_count()
-    nproc = None if os.getuid() == 0 or _BASE_PROCS is None else _BASE_PROCS + limits.processes
+    if ids is not None:
+        nproc = _uid_process_count(ids[0]) + limits.processes
+    else:
+        if _BASE_PROCS is None and sys.platform.startswith("linux"):
+            _BASE_PROCS = _uid_process_count()
+        nproc = None if os.getuid() == 0 or _BASE_PROCS is None else _BASE_PROCS + limits.processes
     mb = 1024 * 1024
 
     def apply() -> None:
@@ -116,6 +120,10 @@ def _preexec(limits: Limits):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if nproc is not None:
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        if ids is not None:
+            os.setgroups([])
+            os.setgid(ids[1])
+            os.setuid(ids[0])
     return apply
 
 
@@ -377,11 +385,63 @@ def copy_target(src: Path, dest: Path) -> Path:
     return dest
 
 
+def _open_to_others(path: str, need: int) -> bool:
+    """Can a user with no relation to the owner reach `path` (every folder above it o+x) and
+    use it with `need` (stat mode bits for 'others')?"""
+    path = os.path.realpath(path)
+    try:
+        if os.stat(path).st_mode & need != need:
+            return False
+        parent = os.path.dirname(path)
+        while True:
+            if not os.stat(parent).st_mode & 0o001:
+                return False
+            if parent == "/":
+                return True
+            parent = os.path.dirname(parent)
+    except OSError:
+        return False
+
+
+ISOLATION_NOTE = ""
+
+
+@functools.cache
+def student_ids() -> tuple[int, int] | None:
+    """The (uid, gid) student code runs as. A judge running as root drops students to an
+    unprivileged uid of their own: 1,000,000 + the judge's pid, unique among live judges, so
+    a student's `kill(-1)` or /proc snooping reaches only its own processes - never the judge's
+    results pipe, memory or another judge's students. NETLAB_STUDENT_UID sets a fixed uid
+    instead; 'keep' keeps root. Non-root judges keep their uid: non-dumpable, the judge is then
+    out of a student's reach through /proc. If the interpreter or the harness files are not
+    reachable by other users (e.g. Python installed under /root), students keep the judge's
+    uid and ISOLATION_NOTE says why."""
+    global ISOLATION_NOTE
+    if os.geteuid() != 0:
+        return None
+    choice = os.environ.get("NETLAB_STUDENT_UID", "")
+    if choice == "keep":
+        ISOLATION_NOTE = "student code runs as root (NETLAB_STUDENT_UID=keep)"
+        return None
+    needs = [(sys.executable, 0o005), (str(LAUNCHER), 0o004), (str(DRIVER), 0o004),
+             *((p, 0o005) for p in _site_paths())]
+    blocked = [p for p, need in needs if not _open_to_others(p, need)]
+    if blocked:
+        ISOLATION_NOTE = (f"student code runs as root: {blocked[0]} is not reachable by other "
+                          "users (install Python and netlab where every user can read them, or "
+                          "run the grader as a non-root user)")
+        return None
+    uid = int(choice) if choice else 1_000_000 + os.getpid()
+    return uid, uid
+
+
 @dataclass
 class Sandbox:
-    """All student processes of one test: one working copy, one tag, one cleanup."""
+    """All student processes of one test: one working copy, one tag, one cleanup.
+    The working copy lives in its own temp folder (owned by the student uid), not under the
+    judge's private temp folders, so a dropped-privilege student can use it."""
     target: Path
-    workdir: Path
+    workdir: Path | None = None
     limits: Limits = field(default_factory=Limits)
     wall_seconds: float = 10.0
     kill_all_children: bool = False
@@ -389,10 +449,20 @@ class Sandbox:
     tag: str = field(default_factory=lambda: secrets.token_hex(8))
     _copied: bool = False
     closed: bool = False
+    ids: tuple[int, int] | None = None
 
     def _prepare(self) -> Path:
         if not self._copied:
+            self.ids = student_ids()
+            if self.workdir is None:
+                import tempfile
+                self.workdir = Path(tempfile.mkdtemp(prefix="netlab-work-"))
+                self._own_workdir = True
             copy_target(self.target, self.workdir)
+            if self.ids:
+                for folder, dirs, files in os.walk(self.workdir):
+                    for name in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
+                        os.chown(name, *self.ids)
             self._copied = True
         return self.workdir
 
@@ -425,7 +495,7 @@ class Sandbox:
         popen = subprocess.Popen(
             cmd, cwd=self.workdir, env=scrubbed_env(self.workdir, self.tag, env),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, pass_fds=pass_fds, preexec_fn=_preexec(limits),
+            start_new_session=True, pass_fds=pass_fds, preexec_fn=_preexec(limits, self.ids),
         )
         proc = StudentProcess(popen, name, argv, wall_seconds or self.wall_seconds, keep_stdout)
         self.procs.append(proc)
@@ -436,7 +506,10 @@ class Sandbox:
         self.closed = True
         for proc in self.procs:
             proc.kill()
-        return kill_strays(self.tag, everything=self.kill_all_children)
+        killed = kill_strays(self.tag, everything=self.kill_all_children)
+        if getattr(self, "_own_workdir", False):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        return killed
 
 
 def _proc_children(pid: int) -> list[int]:

@@ -3,6 +3,10 @@
 Loss is made, not hoped for: rules name the datagram (by direction and its index for that
 client), so 'the first request is lost' happens on every run. Each client gets its own upstream
 socket, so the server sees distinct senders, as it would on a real network.
+
+With `server=None` the path is its own far end: an ideal echo server inside the relay thread,
+so client checks need no student server, and an echo is decided in a fixed order (the reply to
+a datagram goes through the DOWN rules before the relay reads anything else).
 """
 from __future__ import annotations
 
@@ -50,19 +54,28 @@ def forge(direction: str, index: int, payload: bytes) -> Rule:
 @dataclass
 class _Client:
     addr: tuple
-    upstream: socket.socket
+    upstream: socket.socket | None
+    number: int = 1
     counts: dict = field(default_factory=lambda: {UP: 0, DOWN: 0})
-    held: dict = field(default_factory=dict)
+    held: dict = field(default_factory=dict)  # direction -> datagrams held back, oldest first
 
 
 class LossyPath:
-    """Relay on this judge's address: clients send to `.addr`, the server sees the relay."""
+    """Relay on this judge's address: clients send to `.addr`, the server sees the relay.
 
-    def __init__(self, server: tuple[str, int], rules: list[Rule] = (), *, lifetime: float = 30.0,
-                 max_size: int = 65535):
+    `server=None`: the path echoes every datagram that reaches its far end (see above).
+    `.received` lists the datagrams that reached the far end, in order; `.clients` counts the
+    client addresses seen; `.story()` tells what happened, naming clients when there are several.
+    """
+
+    def __init__(self, server: tuple[str, int] | None, rules: list[Rule] = (), *,
+                 lifetime: float = 30.0, max_size: int = 65535):
         self.server = server
         self.rules = {(r.direction, r.index): r for r in rules}
         self.events: list[str] = []
+        self._event_client: list[int | None] = []
+        self.received: list[bytes] = []
+        self._echoes: list[tuple[_Client, bytes]] = []
         self.max_size = max_size
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((judge_host(), 0))
@@ -78,25 +91,41 @@ class LossyPath:
         self._thread = threading.Thread(target=self._run, daemon=True, name="lossy-udp")
         self._thread.start()
 
-    def log(self, what: str) -> None:
+    def log(self, what: str, client: "_Client | None" = None) -> None:
+        self._event_client.append(client.number if client else None)
         self.events.append(what)
+
+    @property
+    def clients(self) -> int:
+        """How many client addresses have sent through the path."""
+        return len(self._clients)
 
     def _client(self, addr: tuple) -> _Client:
         client = self._clients.get(addr)
         if client is None:
-            up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            up.bind((judge_host(), 0))
-            client = _Client(addr, up)
+            up = None
+            if self.server is not None:
+                up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                up.bind((judge_host(), 0))
+            client = _Client(addr, up, number=len(self._clients) + 1)
             self._clients[addr] = client
-            self._by_upstream[up] = client
-            self._sel.register(up, selectors.EVENT_READ)
+            if up is not None:
+                self._by_upstream[up] = client
+                self._sel.register(up, selectors.EVENT_READ)
         return client
 
     def _deliver(self, client: _Client, direction: str, data: bytes) -> None:
-        if direction == UP:
-            client.upstream.sendto(data, self.server)
-        else:
-            self.sock.sendto(data, client.addr)
+        try:
+            if direction == UP:
+                self.received.append(data)
+                if self.server is None:
+                    self._echoes.append((client, data))  # answered once this datagram is done
+                else:
+                    client.upstream.sendto(data, self.server)
+            else:
+                self.sock.sendto(data, client.addr)
+        except OSError as exc:  # e.g. the client's socket is gone: a real network drops it too
+            self.log(f"{direction}: could not deliver {show_bytes(data, 40)} ({exc})", client)
 
     def _pass(self, client: _Client, direction: str, data: bytes) -> None:
         index = client.counts[direction]
@@ -105,26 +134,25 @@ class LossyPath:
         tag = f"{direction} #{index} {show_bytes(data, 40)}"
         action = rule.action if rule else "pass"
         if action == "drop":
-            self.log(f"{tag}: dropped (on purpose)")
+            self.log(f"{tag}: dropped (on purpose)", client)
         elif action == "hold":
-            client.held[direction] = data
-            self.log(f"{tag}: held back, to arrive late")
+            client.held.setdefault(direction, []).append(data)
+            self.log(f"{tag}: held back, to arrive late", client)
             return
         elif action == "forge":
+            self.log(f"{direction}: forged {show_bytes(rule.payload, 40)} sent first", client)
             self._deliver(client, direction, rule.payload)
-            self.log(f"{direction}: forged {show_bytes(rule.payload, 40)} sent first")
+            self.log(f"{tag}: delivered", client)
             self._deliver(client, direction, data)
-            self.log(f"{tag}: delivered")
         else:
+            self.log(f"{tag}: delivered", client)
             self._deliver(client, direction, data)
-            self.log(f"{tag}: delivered")
             if action == "dup":
+                self.log(f"{tag}: delivered again (duplicate)", client)
                 self._deliver(client, direction, data)
-                self.log(f"{tag}: delivered again (duplicate)")
-        late = client.held.pop(direction, None)
-        if late is not None and action != "hold":
+        for late in client.held.pop(direction, []):
+            self.log(f"{direction}: held datagram {show_bytes(late, 40)} delivered late", client)
             self._deliver(client, direction, late)
-            self.log(f"{direction}: held datagram {show_bytes(late, 40)} delivered late")
 
     def _run(self) -> None:
         while not self._stop:
@@ -144,6 +172,9 @@ class LossyPath:
                     self._pass(self._client(addr), UP, data)
                 else:
                     self._pass(self._by_upstream[sock], DOWN, data)
+                while self._echoes:  # server=None: the far end echoes what reached it
+                    client, echo = self._echoes.pop(0)
+                    self._pass(client, DOWN, echo)
 
     def close(self) -> None:
         self._stop = True
@@ -162,6 +193,14 @@ class LossyPath:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def story(self) -> str:
-        """What happened on the path, for feedback."""
-        return "\n".join("    " + e for e in self.events[-12:]) or "    (nothing crossed the path)"
+    def story(self, last: int = 12) -> str:
+        """What happened on the path, for feedback: the `last` events, one a line, each
+        prefixed by its client ('client 2: ...') when several clients used the path."""
+        events = list(zip(self._event_client, self.events))
+        if not events:
+            return "    (nothing crossed the path)"
+        several = len(self._clients) > 1
+        lines = [f"    (… {len(events) - last} earlier events)"] if len(events) > last else []
+        for number, what in events[-last:]:
+            lines.append(f"    {f'client {number}: ' if several and number else ''}{what}")
+        return "\n".join(lines)

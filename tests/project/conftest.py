@@ -1,0 +1,101 @@
+"""Helpers for the project's own tests: small throwaway courses built in tmp_path, and a
+check that no test leaves a process behind."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _children() -> set[int]:
+    try:
+        with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:
+            return {int(p) for p in f.read().split()}
+    except OSError:
+        return set()
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_processes():
+    """Every project test must end with no child process of ours still running."""
+    before = _children()
+    yield
+    left = []
+    for pid in _children() - before:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            left.append(pid)
+    assert not left, f"processes left behind: {left}"
+
+
+def grader(*args: str, cwd: Path = REPO, timeout: float = 120, input: str | None = None):
+    """Run the grader CLI as a student would; returns CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, input=input)
+
+
+class CourseBuilder:
+    """A minimal course on disk: course.yaml, exercises/, solutions/, tests/ (+ conftest)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.entries: list[dict] = []
+        (root / "tests").mkdir(parents=True)
+        shutil.copy(REPO / "tests" / "conftest.py", root / "tests" / "conftest.py")
+        (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+
+    def exercise(self, ex_id: str, *, stub: dict, solution: dict, suite: str,
+                 mutants: str | None = None, **entry) -> "CourseBuilder":
+        for kind, files in (("exercises", stub), ("solutions", solution)):
+            folder = self.root / kind / ex_id
+            folder.mkdir(parents=True)
+            for name, text in files.items():
+                (folder / name).write_text(textwrap.dedent(text))
+        tests = self.root / "tests" / ex_id
+        tests.mkdir()
+        (tests / f"test_{ex_id}.py").write_text(textwrap.dedent(suite))
+        if mutants:
+            (tests / "mutants.yaml").write_text(textwrap.dedent(mutants))
+        self.entries.append({"id": ex_id, "title": ex_id.replace("_", " "), "topic": "testing",
+                             "files": sorted(stub), "hints": ["read the task"], **entry})
+        self.write()
+        return self
+
+    def write(self, **top) -> None:
+        data = {"title": "test course", **top, "exercises": self.entries}
+        (self.root / "course.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.fixture
+def course_dir(tmp_path) -> CourseBuilder:
+    return CourseBuilder(tmp_path / "course")
+
+
+def copy_real_course(dest: Path, ids=("tcp_echo",)) -> Path:
+    """A copy of the real course restricted to `ids` (so state files land in tmp)."""
+    data = yaml.safe_load((REPO / "course.yaml").read_text())
+    data["exercises"] = [e for e in data["exercises"] if e["id"] in ids]
+    for e in data["exercises"]:
+        e["requires"] = [r for r in e.get("requires", []) if r in ids]
+    dest.mkdir(parents=True)
+    (dest / "course.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (dest / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    (dest / "tests").mkdir()
+    shutil.copy(REPO / "tests" / "conftest.py", dest / "tests" / "conftest.py")
+    for kind in ("exercises", "solutions", "tests"):
+        for ex_id in ids:
+            shutil.copytree(REPO / kind / ex_id, dest / kind / ex_id,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+    return dest

@@ -1,0 +1,356 @@
+"""The harness: limits enforced, process groups and escaped daemons killed, output bounded,
+the call driver, readiness, peers and the lossy UDP path."""
+import os
+import signal
+import socket
+import textwrap
+import threading
+import time
+
+import pytest
+
+from grader.harness import (DOWN, UP, CheckFailed, LossyPath, Peer, Student, StudentRaised,
+                            StudentTimeout, connected_pair, drop, dup, forge, hold, judge_host,
+                            show_bytes)
+from grader.harness.net import bound_sockets, free_port, _proc_table
+from grader.harness.sandbox import Limits, Sandbox
+
+
+@pytest.fixture
+def make_student(tmp_path):
+    made = []
+
+    def make(files: dict, **kw) -> Student:
+        target = tmp_path / f"target{len(made)}"
+        target.mkdir()
+        for name, text in files.items():
+            (target / name).write_text(textwrap.dedent(text))
+        sandbox = Sandbox(target=target, **kw)
+        made.append(sandbox)
+        return Student(sandbox)
+
+    yield make
+    for sandbox in made:
+        sandbox.cleanup()
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_cpu_limit_kills_a_spinning_student(make_student):
+    student = make_student({"spin.py": "while True: pass\n"}, limits=Limits(cpu_seconds=1))
+    result = student.run("spin.py", timeout=10)
+    assert not result.timed_out
+    assert result.returncode in (-signal.SIGXCPU, -signal.SIGKILL)
+
+
+def test_memory_limit_gives_memory_error(make_student):
+    student = make_student({"hog.py": "x = bytearray(600 * 1024 * 1024)\nprint('got it')\n"},
+                           limits=Limits(memory_mb=256))
+    result = student.run("hog.py")
+    assert result.returncode == 1 and "MemoryError" in result.stderr
+    assert b"got it" not in result.stdout
+
+
+def test_file_size_and_open_file_limits(make_student):
+    student = make_student({"big.py": """
+        import os, sys
+        try:
+            with open("big.bin", "wb") as f:
+                f.write(b"x" * (3 * 1024 * 1024))
+        except OSError as e:
+            print("fsize", e.errno)
+        files = []
+        try:
+            while True:
+                files.append(open(os.devnull))
+        except OSError as e:
+            print("nofile", len(files) < 64)
+    """}, limits=Limits(file_size_mb=1, open_files=32))
+    result = student.run("big.py")
+    assert b"fsize 27" in result.stdout  # EFBIG: SIGXFSZ is ignored by Python
+    assert b"nofile True" in result.stdout
+
+
+def test_wall_clock_limit_stops_a_student_that_ignores_signals(make_student):
+    student = make_student({"stubborn.py": """
+        import signal, time
+        for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
+            signal.signal(s, signal.SIG_IGN)
+        print("ready", flush=True)
+        while True:
+            time.sleep(1)
+    """})
+    started = time.monotonic()
+    result = student.run("stubborn.py", timeout=0.5)
+    assert result.timed_out and result.returncode is None
+    assert result.stdout == b"ready\n"
+    assert time.monotonic() - started < 5
+
+
+def test_cleanup_kills_the_group_and_double_forked_daemons(make_student):
+    student = make_student({"daemon.py": """
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-S", "-c", "import time; time.sleep(60)"])
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.setsid()
+                print("daemon", os.getpid(), flush=True)
+                time.sleep(60)
+            os._exit(0)
+        print("child", child.pid, flush=True)
+        time.sleep(60)
+    """})
+    proc = student.spawn("daemon.py")
+    pids = {}
+    for _ in range(2):
+        line = proc.read_line(5)
+        assert line, proc.stderr_tail()
+        kind, pid = line.split()
+        pids[kind.decode()] = int(pid)
+    assert all(alive(p) for p in pids.values())
+    killed = student.sandbox.cleanup()
+    assert pids["daemon"] in killed  # escaped its group by setsid: found as our orphan
+    assert not any(alive(p) for p in [proc.pid, *pids.values()])
+
+
+def test_environment_is_scrubbed(make_student, monkeypatch):
+    monkeypatch.setenv("SECRET_TOKEN", "hunter2")
+    monkeypatch.setenv("PYTHONPATH", "/somewhere")
+    student = make_student({"env.py": "import os, sys\nprint(sorted(os.environ))\nprint(os.getcwd())\n"})
+    result = student.run("env.py")
+    names, cwd = result.stdout.decode().splitlines()
+    assert "SECRET_TOKEN" not in names and "PYTHONPATH" not in names
+    assert cwd == str(student.workdir)
+
+
+def test_flooding_output_is_bounded_and_does_not_block(make_student):
+    student = make_student({"flood.py": """
+        import sys
+        chunk = b"y" * 65536
+        for _ in range(800):  # 50 MiB
+            sys.stdout.buffer.write(chunk)
+        print("done", file=sys.stderr)
+    """})
+    proc = student.spawn("flood.py", keep_stdout=1 << 20)
+    assert proc.wait(20) == 0
+    assert len(proc.output()) == 1 << 20
+    assert proc.stdout.total == 800 * 65536
+    assert "done" in proc.stderr_tail()
+
+
+def test_student_traceback_hides_the_launcher(make_student):
+    student = make_student({"boom.py": "def f():\n    raise ValueError('bad')\nf()\n"})
+    result = student.run("boom.py")
+    assert result.returncode == 1
+    assert 'File "' in result.stderr and "_launch.py" not in result.stderr
+    assert "ValueError: bad" in result.stderr
+
+
+def test_send_can_be_partial_for_students(make_student):
+    """The launcher's default socket timeout is what makes a forgotten sendall visible."""
+    student = make_student({"t.py": "import socket\nprint(socket.getdefaulttimeout())\n"})
+    assert student.run("t.py").stdout == b"60.0\n"
+
+
+# -- the call driver --------------------------------------------------------------------------
+
+MODULE = """
+import time
+def add(a, b):
+    return a + b
+def rev(data):
+    return data[::-1]
+def fail():
+    raise ConnectionResetError("peer gone")
+def hang():
+    while True:
+        time.sleep(1)
+def noisy():
+    print('{"ok": true, "value": 42}')
+    return 1
+def echo_once(sock):
+    data = sock.recv(100)
+    sock.sendall(data.upper())
+    return len(data)
+"""
+
+
+def test_call_driver_returns_values_and_exceptions(make_student):
+    student = make_student({"mod.py": MODULE})
+    mod = student.module("mod")
+    assert mod.call("add", 2, 3) == 5
+    assert mod.call("rev", b"\x00abc") == b"cba\x00"
+    with pytest.raises(StudentRaised) as info:
+        mod.call("fail")
+    assert info.value.is_a("ConnectionError") and info.value.type == "ConnectionResetError"
+    assert mod.call("noisy") == 1  # what the student prints is not an answer
+
+
+def test_call_driver_timeout_kills_the_child(make_student):
+    student = make_student({"mod.py": MODULE})
+    mod = student.module("mod")
+    with pytest.raises(StudentTimeout):
+        mod.call("hang", timeout=0.3)
+    assert not mod.proc.alive()
+
+
+def test_call_driver_over_a_handed_socket(make_student):
+    student = make_student({"mod.py": MODULE})
+    ours, theirs = connected_pair()
+    mod = student.module("mod", sockets=[theirs])
+    pending = mod.start("echo_once", mod.sock)
+    ours.sendall(b"hi")
+    assert pending.result(5) == 2
+    ours.settimeout(5)
+    assert ours.recv(10) == b"HI"
+    ours.close()
+
+
+def test_import_error_is_reported(make_student):
+    student = make_student({"mod.py": "import nonexistent_module_xyz\n"})
+    with pytest.raises(CheckFailed) as info:
+        student.module("mod").call("f")
+    assert "ModuleNotFoundError" in str(info.value)
+
+
+# -- addresses, readiness, peers ----------------------------------------------------------------
+
+def test_judge_host_is_a_private_loopback_address_per_process():
+    host = judge_host()
+    assert host.startswith("127.")
+    pid = os.getpid()
+    assert host == f"127.{1 + ((pid >> 16) & 0x7F)}.{(pid >> 8) & 0xFF}.{pid & 0xFF}"
+    port = free_port()
+    with socket.socket() as s:
+        s.bind((host, port))
+
+
+def test_netlink_table_agrees_with_proc():
+    with socket.socket() as s:
+        s.bind((judge_host(), 0))
+        s.listen()
+        assert sorted(bound_sockets("tcp")) == sorted(_proc_table("tcp"))
+        assert s.getsockname() in [(h, p) for h, p, _ in bound_sockets("tcp")]
+
+
+SERVER = """
+import argparse, socket
+p = argparse.ArgumentParser(); p.add_argument("--host"); p.add_argument("--port", type=int)
+a = p.parse_args()
+s = socket.socket(); s.bind(({host}, a.port)); s.listen()
+while True:
+    c, _ = s.accept()
+    with c:
+        while data := c.recv(1024):
+            c.sendall(str(len(data)).encode() + b",")
+"""
+
+
+def test_server_readiness_and_where_it_is_bound(make_student):
+    student = make_student({"server.py": SERVER.format(host="a.host")})
+    server = student.server("server.py")
+    assert server.alive()
+    from grader.harness import bound_by
+    assert bound_by(server.proc.pid, "tcp") == [server.addr]
+
+
+def test_server_that_dies_is_reported_with_its_exit(make_student):
+    student = make_student({"server.py": "raise SystemExit(3)\n"})
+    with pytest.raises(CheckFailed) as info:
+        student.server("server.py")
+    assert "exited with code 3" in str(info.value)
+
+
+def test_server_bound_elsewhere_is_named(make_student):
+    student = make_student({"server.py": SERVER.format(host="'127.0.0.1'")})
+    with pytest.raises(CheckFailed) as info:
+        student.server("server.py", ready_timeout=0.5)
+    assert "127.0.0.1:" in str(info.value)
+
+
+def test_peer_trickle_and_merge_make_sticky_packets(make_student):
+    student = make_student({"server.py": SERVER.format(host="a.host")})
+    server = student.server("server.py")
+    with Peer.connect(server.addr) as peer:
+        peer.trickle(b"abc", pause=0.02)
+        assert peer.expect(b"1,1,1,", "three separate reads") == b"1,1,1,"
+    with Peer.connect(server.addr) as peer:
+        peer.merged([b"ab", b"cd", b"ef"])
+        assert peer.expect(b"6,", "one read of three frames") == b"6,"
+
+
+def test_peer_expect_failure_shows_bytes_and_reason(make_student):
+    student = make_student({"server.py": SERVER.format(host="a.host")})
+    server = student.server("server.py")
+    with Peer.connect(server.addr) as peer:
+        peer.send(b"xyz")
+        with pytest.raises(CheckFailed) as info:
+            peer.expect(b"3,\n", "the reply", sent=b"xyz", timeout=0.3)
+    text = str(info.value)
+    assert "expected: b'3,\\n'" in text and "got:      b'3,'" in text and "within 0.3 s" in text
+
+
+def test_show_bytes_truncates_long_data_with_its_length():
+    text = show_bytes(bytes(range(256)) * 10)
+    assert "2560 bytes in all" in text and len(text) < 200
+    assert show_bytes(b"hi\n") == "b'hi\\n'"
+
+
+# -- the lossy UDP path ---------------------------------------------------------------------------
+
+@pytest.fixture
+def udp_echo():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((judge_host(), 0))
+    stop = threading.Event()
+
+    def serve():
+        sock.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                data, addr = sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            sock.sendto(data, addr)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    yield sock.getsockname()
+    stop.set()
+    t.join(2)
+    sock.close()
+
+
+def client(path):
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.settimeout(2)
+    c.connect(path.addr)
+    return c
+
+
+def test_lossy_path_drops_and_duplicates_by_plan(udp_echo):
+    with LossyPath(udp_echo, [drop(UP, 0), dup(DOWN, 0)]) as path:
+        c = client(path)
+        c.send(b"lost")
+        c.send(b"kept")
+        assert c.recv(100) == b"kept" and c.recv(100) == b"kept"
+        c.close()
+    assert "dropped (on purpose)" in path.story()
+
+
+def test_lossy_path_holds_back_and_forges(udp_echo):
+    with LossyPath(udp_echo, [hold(DOWN, 0), forge(DOWN, 2, b"fake")]) as path:
+        c = client(path)
+        c.send(b"first")
+        c.send(b"second")  # reply 1 passes, then the held reply 0 arrives late
+        assert c.recv(100) == b"second" and c.recv(100) == b"first"
+        c.send(b"third")
+        assert c.recv(100) == b"fake" and c.recv(100) == b"third"
+        c.close()
