@@ -7,11 +7,11 @@ The same rules are published as JSON Schema in course.schema.json for editors.
 from __future__ import annotations
 
 import difflib
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
 
 COURSE_FILE = "course.yaml"
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -116,6 +116,43 @@ def _check_limits(where: str, limits, problems: list[str]) -> dict:
     return {k: v for k, v in limits.items() if k in LIMIT_KEYS}
 
 
+CACHE = Path(".netlab") / "course-cache.json"
+
+
+def _read(path: Path):
+    """course.yaml's data. A JSON copy keyed by the file's mtime and size is kept in
+    .netlab/ (git-ignored): every `grader check` starts two Pythons that read the course,
+    and importing a YAML parser costs each of them more than reading JSON."""
+    try:
+        st = path.stat()
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CourseError(path, [f"cannot read it: {exc.strerror}"]) from None
+    key = [st.st_mtime_ns, st.st_size]
+    cache = path.parent / CACHE
+    try:
+        cached = json.loads(cache.read_text())
+        if cached["key"] == key:
+            return cached["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    import yaml
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise CourseError(path, [f"not valid YAML: {exc}"]) from None
+    try:
+        cache.parent.mkdir(exist_ok=True)
+        if not (cache.parent / ".gitignore").exists():
+            (cache.parent / ".gitignore").write_text("*\n")
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "data": data}))
+        tmp.replace(cache)
+    except (OSError, TypeError, ValueError):
+        pass  # a read-only course folder, or data JSON cannot hold: just no cache
+    return data
+
+
 def load(root: Path | None = None, *, check_folders: bool | str = True) -> Course:
     """Read and validate ROOT/course.yaml; raise CourseError listing every problem.
 
@@ -124,15 +161,7 @@ def load(root: Path | None = None, *, check_folders: bool | str = True) -> Cours
     must still be able to check the other exercises, so only validate is that strict."""
     root = find_root() if root is None else Path(root).resolve()
     path = root / COURSE_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CourseError(path, [f"cannot read it: {exc.strerror}"]) from None
-    try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as exc:
-        raise CourseError(path, [f"not valid YAML: {exc}"]) from None
+    data = _read(path)
     problems: list[str] = []
     if not isinstance(data, dict):
         raise CourseError(path, ["the top level must be a mapping with 'title' and 'exercises'"])

@@ -209,6 +209,9 @@ def _watchdog(nodeid: str, seconds: float) -> None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
+    if _judge.exercise_of(item) is None:  # not a graded check: no watchdog
+        yield
+        return
     seconds = _judge.info(item)["time_limit"]
     timer = threading.Timer(seconds, _watchdog, (item.nodeid, seconds))
     timer.daemon = True
@@ -287,6 +290,8 @@ def pytest_runtest_protocol(item, nextitem):
 
 def pytest_sessionfinish(session, exitstatus):
     if _judge is not None:
+        from .harness import zygote
+        zygote.shutdown()
         _judge.emit({"event": "done"})
 
 

@@ -148,4 +148,4 @@ def _print_table(course: Course, reports: dict[str, ExerciseReport]) -> None:
     console.print(table)
     for r in reports.values():
         for v in r.violations:
-            console.print(Text(f"{r.exercise}: {v}", style="red"))
+            console.print(Text(f"{r.exercise}: {v}", style="red"), soft_wrap=True)

@@ -16,8 +16,6 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-import pytest
-
 from .calls import Handed, PendingCall, StudentModule, StudentRaised
 from .feedback import CheckFailed, expect_bytes, expect_equal, show, show_bytes
 from .net import Peer, accept, bound_by, connected_pair, free_port, judge_host, listener, wait_listening
@@ -30,6 +28,8 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 def check(points: float = 1, *, hidden: bool = False, visibility: str | None = None,
           hint: str | None = None, time_limit: float | None = None):
     """Mark a test as a graded check (pytest marks underneath, so plain pytest runs it too)."""
+    import pytest  # here, not at import time: the grader CLI imports this package too
+
     visibility = visibility or ("hidden" if hidden else "visible")
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")

@@ -138,7 +138,17 @@ class StudentModule:
         while b"\n" not in self._buffer:
             left = end - time.monotonic()
             if left <= 0:
+                stderr = self.proc.stderr
+                seen = stderr.total
                 self.proc.dump_stacks()
+                with stderr.cond:  # wait (bounded) for faulthandler's dump, or kill() loses it:
+                    # its first bytes, then until it has stopped growing for 20 ms
+                    stderr.cond.wait_for(lambda: stderr.total > seen or stderr.eof, 0.5)
+                    for _ in range(10):
+                        seen = stderr.total
+                        if stderr.eof or not stderr.cond.wait_for(
+                                lambda: stderr.total > seen or stderr.eof, 0.02):
+                            break
                 self.proc.kill()
                 raise StudentTimeout(
                     f"{self.name}.{_short(text)} did not return within {timeout:g} s "

@@ -11,7 +11,6 @@ several frames into one write, so stream-framing bugs show every time.
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import struct
@@ -144,6 +143,9 @@ def bound_by(pid: int, proto: str) -> list[tuple[str, int]]:
 
 
 def _same_host(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    import ipaddress
     try:
         return ipaddress.ip_address(a) == ipaddress.ip_address(b)
     except ValueError:

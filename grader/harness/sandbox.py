@@ -9,13 +9,11 @@ reaps them all, so no test leaves a process behind.
 from __future__ import annotations
 
 import collections
-import ctypes
 import functools
 import json
 import os
 import queue
 import resource
-import secrets
 import shutil
 import signal
 import subprocess
@@ -68,6 +66,7 @@ def _site_paths() -> list[str]:
 
 def _prctl(option: int, value: int) -> bool:
     try:
+        import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(option, value, 0, 0, 0) == 0
     except (OSError, AttributeError):
@@ -100,9 +99,9 @@ def _uid_process_count(uid: int | None = None) -> int:
 _BASE_PROCS: int | None = None
 
 
-def _preexec(limits: Limits, ids: tuple[int, int] | None = None):
-    """rlimits (and the switch to the student uid) applied in the child between fork and exec.
-    RLIMIT_NPROC counts every process of the uid: the student uid's current count + N."""
+def rlimits(limits: Limits, ids: tuple[int, int] | None = None) -> dict[str, tuple[int, int]]:
+    """The rlimits of a student process. RLIMIT_NPROC counts every process of the uid: the
+    student uid's current count + N (not set for root, which it would not bind)."""
     global _BASE_PROCS
     if ids is not None:
         nproc = _uid_process_count(ids[0]) + limits.processes
@@ -111,15 +110,25 @@ def _preexec(limits: Limits, ids: tuple[int, int] | None = None):
             _BASE_PROCS = _uid_process_count()
         nproc = None if os.getuid() == 0 or _BASE_PROCS is None else _BASE_PROCS + limits.processes
     mb = 1024 * 1024
+    out = {
+        "RLIMIT_CPU": (limits.cpu_seconds, limits.cpu_seconds + 1),
+        "RLIMIT_AS": (limits.memory_mb * mb, limits.memory_mb * mb),
+        "RLIMIT_NOFILE": (limits.open_files, limits.open_files),
+        "RLIMIT_FSIZE": (limits.file_size_mb * mb, limits.file_size_mb * mb),
+        "RLIMIT_CORE": (0, 0),
+    }
+    if nproc is not None:
+        out["RLIMIT_NPROC"] = (nproc, nproc)
+    return out
+
+
+def _preexec(limits: Limits, ids: tuple[int, int] | None = None):
+    """rlimits (and the switch to the student uid) applied between fork and exec."""
+    values = rlimits(limits, ids)
 
     def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb, limits.file_size_mb * mb))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if nproc is not None:
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        for name, pair in values.items():
+            resource.setrlimit(getattr(resource, name), pair)
         if ids is not None:
             os.setgroups([])
             os.setgid(ids[1])
@@ -435,6 +444,9 @@ def student_ids() -> tuple[int, int] | None:
     return uid, uid
 
 
+_OPEN: set[str] = set()  # tags of this process's sandboxes that are not cleaned up yet
+
+
 @dataclass
 class Sandbox:
     """All student processes of one test: one working copy, one tag, one cleanup.
@@ -446,13 +458,14 @@ class Sandbox:
     wall_seconds: float = 10.0
     kill_all_children: bool = False
     procs: list[StudentProcess] = field(default_factory=list)
-    tag: str = field(default_factory=lambda: secrets.token_hex(8))
+    tag: str = field(default_factory=lambda: os.urandom(8).hex())
     _copied: bool = False
     closed: bool = False
     ids: tuple[int, int] | None = None
 
     def _prepare(self) -> Path:
         if not self._copied:
+            _OPEN.add(self.tag)
             self.ids = student_ids()
             if self.workdir is None:
                 import tempfile
@@ -468,16 +481,18 @@ class Sandbox:
 
     def spawn(self, argv: list[str], *, name: str | None = None, wall_seconds: float | None = None,
               limits: Limits | None = None, pass_fds: tuple = (), keep_stdout: int = 8 * 1024 * 1024,
-              env: dict | None = None) -> StudentProcess:
-        """Start `python <launcher> ... argv` (argv[0] is a file of the target, relative)."""
+              env: dict | None = None, fresh: bool = False) -> StudentProcess:
+        """Start the student script argv[0] (a file of the target) with argv[1:].
+        Forked by the zygote (~2 ms), or with `fresh=True` a new interpreter through the
+        launcher (~50 ms; for code that must import things itself first, e.g. gevent)."""
         if self.closed:
             raise RuntimeError("sandbox already cleaned up")
-        cwd = self._prepare()
+        self._prepare()
         limits = limits or self.limits
         cmd = [sys.executable, *PYTHON_FLAGS, str(LAUNCHER), str(limits.socket_timeout or 0),
                os.pathsep.join(_site_paths()), *argv]
-        return self._start(cmd, argv, name or argv[0], wall_seconds, limits, pass_fds,
-                           keep_stdout, env)
+        return self._start(cmd, argv, argv, name or argv[0], wall_seconds, limits, pass_fds,
+                           keep_stdout, env, fresh)
 
     def spawn_driver(self, module: str, *, wall_seconds: float | None = None,
                      limits: Limits | None = None, pass_fds: tuple = (), resp_fd: int,
@@ -488,15 +503,22 @@ class Sandbox:
         config = {"module": module, "resp_fd": resp_fd, "socket_timeout": limits.socket_timeout,
                   "cwd": str(cwd), "path": _site_paths()}
         cmd = [sys.executable, *PYTHON_FLAGS, str(DRIVER), json.dumps(config)]
-        return self._start(cmd, [f"{module}.py"], f"{module}.py", wall_seconds, limits,
-                           (*pass_fds, resp_fd), 1024 * 1024, env)
+        return self._start(cmd, [str(DRIVER), json.dumps(config)], [f"{module}.py"], f"{module}.py",
+                           wall_seconds, limits, (*pass_fds, resp_fd), 1024 * 1024, env, False)
 
-    def _start(self, cmd, argv, name, wall_seconds, limits, pass_fds, keep_stdout, env):
-        popen = subprocess.Popen(
-            cmd, cwd=self.workdir, env=scrubbed_env(self.workdir, self.tag, env),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, pass_fds=pass_fds, preexec_fn=_preexec(limits, self.ids),
-        )
+    def _start(self, cmd, zargv, argv, name, wall_seconds, limits, pass_fds, keep_stdout, env, fresh):
+        from . import zygote
+        environ = scrubbed_env(self.workdir, self.tag, env)
+        z = None if fresh else zygote.get(_site_paths())
+        if z is not None:
+            popen = zygote.spawn_child(z, zargv, str(self.workdir), environ, rlimits(limits, self.ids),
+                                       self.ids, limits.socket_timeout, pass_fds)
+        else:
+            popen = subprocess.Popen(
+                cmd, cwd=self.workdir, env=environ,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=True, pass_fds=pass_fds, preexec_fn=_preexec(limits, self.ids),
+            )
         proc = StudentProcess(popen, name, argv, wall_seconds or self.wall_seconds, keep_stdout)
         self.procs.append(proc)
         return proc
@@ -506,7 +528,13 @@ class Sandbox:
         self.closed = True
         for proc in self.procs:
             proc.kill()
-        killed = kill_strays(self.tag, everything=self.kill_all_children)
+        from . import zygote
+        _OPEN.discard(self.tag)
+        # Under the zygote a tag cannot be read back (/proc/pid/environ shows the zygote's
+        # initial environment), so its children are all taken when no other sandbox is open
+        # in this process - always the case in a judge, whose tests run one at a time.
+        killed = kill_strays(self.tag, everything=self.kill_all_children,
+                             zygote_pid=None if _OPEN else zygote.current_pid())
         if getattr(self, "_own_workdir", False):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return killed
@@ -547,7 +575,8 @@ def _has_tag(pid: int, tag: str | None) -> bool:
     return any(e == want if tag else e.startswith(want) for e in entries)
 
 
-def kill_strays(tag: str | None, everything: bool = False, rounds: int = 50) -> list[int]:
+def kill_strays(tag: str | None, everything: bool = False, rounds: int = 50,
+                zygote_pid: int | None = None) -> list[int]:
     """Kill and reap our children that carry `tag` (any tag when None) - or all of them when
     `everything` (a judge has no children but students) - with their whole subtrees. Orphans
     of students are re-parented to us (we are a subreaper), so they are children here too.
@@ -558,13 +587,16 @@ def kill_strays(tag: str | None, everything: bool = False, rounds: int = 50) -> 
     me = os.getpid()
     for _ in range(rounds):
         pending = False
-        for child in _proc_children(me):
+        kids = [(c, everything) for c in _proc_children(me) if c != zygote_pid]
+        if zygote_pid:  # the zygote's children are all students
+            kids += [(c, True) for c in _proc_children(zygote_pid)]
+        for child, take in kids:
             state = _state(child)
             if state == "Z":
-                if child in killed or everything or _has_tag(child, tag):
+                if child in killed or take or _has_tag(child, tag):
                     _reap(child)
                 continue
-            if state is None or not (everything or _has_tag(child, tag)):
+            if state is None or not (take or _has_tag(child, tag)):
                 continue
             stack = [child]
             while stack:

@@ -55,7 +55,7 @@ def forge(direction: str, index: int, payload: bytes) -> Rule:
 class _Client:
     addr: tuple
     upstream: socket.socket | None
-    number: int = 1
+    name: str = "client 1"
     counts: dict = field(default_factory=lambda: {UP: 0, DOWN: 0})
     held: dict = field(default_factory=dict)  # direction -> datagrams held back, oldest first
 
@@ -64,17 +64,22 @@ class LossyPath:
     """Relay on this judge's address: clients send to `.addr`, the server sees the relay.
 
     `server=None`: the path echoes every datagram that reaches its far end (see above).
-    `.received` lists the datagrams that reached the far end, in order; `.clients` counts the
-    client addresses seen; `.story()` tells what happened, naming clients when there are several.
+    `.received` lists the datagrams that reached the far end, `.delivered` those handed to
+    clients (duplicates, forged and late ones included), in order; `.clients` counts the client
+    addresses seen; `.story()` tells what happened, naming clients when there are several:
+    'client 1', 'client 2' in the order they first sent, or `name_client(first datagram)`
+    when that returns a name (so a test's own client numbers show in the story).
     """
 
     def __init__(self, server: tuple[str, int] | None, rules: list[Rule] = (), *,
-                 lifetime: float = 30.0, max_size: int = 65535):
+                 lifetime: float = 30.0, max_size: int = 65535, name_client=None):
         self.server = server
         self.rules = {(r.direction, r.index): r for r in rules}
         self.events: list[str] = []
-        self._event_client: list[int | None] = []
+        self._event_client: list[str | None] = []
         self.received: list[bytes] = []
+        self.delivered: list[bytes] = []
+        self._name_client = name_client
         self._echoes: list[tuple[_Client, bytes]] = []
         self.max_size = max_size
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -92,7 +97,7 @@ class LossyPath:
         self._thread.start()
 
     def log(self, what: str, client: "_Client | None" = None) -> None:
-        self._event_client.append(client.number if client else None)
+        self._event_client.append(client.name if client else None)
         self.events.append(what)
 
     @property
@@ -100,14 +105,20 @@ class LossyPath:
         """How many client addresses have sent through the path."""
         return len(self._clients)
 
-    def _client(self, addr: tuple) -> _Client:
+    def _client(self, addr: tuple, first: bytes) -> _Client:
         client = self._clients.get(addr)
         if client is None:
             up = None
             if self.server is not None:
                 up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 up.bind((judge_host(), 0))
-            client = _Client(addr, up, number=len(self._clients) + 1)
+            name = f"client {len(self._clients) + 1}"
+            if self._name_client is not None:
+                try:
+                    name = self._name_client(first) or f"unnamed {name}"
+                except Exception:  # a test's naming function must not kill the relay
+                    name = f"unnamed {name}"
+            client = _Client(addr, up, name)
             self._clients[addr] = client
             if up is not None:
                 self._by_upstream[up] = client
@@ -124,6 +135,7 @@ class LossyPath:
                     client.upstream.sendto(data, self.server)
             else:
                 self.sock.sendto(data, client.addr)
+                self.delivered.append(data)
         except OSError as exc:  # e.g. the client's socket is gone: a real network drops it too
             self.log(f"{direction}: could not deliver {show_bytes(data, 40)} ({exc})", client)
 
@@ -169,7 +181,7 @@ class LossyPath:
                 except OSError:
                     continue
                 if sock is self.sock:
-                    self._pass(self._client(addr), UP, data)
+                    self._pass(self._client(addr, data), UP, data)
                 else:
                     self._pass(self._by_upstream[sock], DOWN, data)
                 while self._echoes:  # server=None: the far end echoes what reached it
@@ -201,6 +213,6 @@ class LossyPath:
             return "    (nothing crossed the path)"
         several = len(self._clients) > 1
         lines = [f"    (… {len(events) - last} earlier events)"] if len(events) > last else []
-        for number, what in events[-last:]:
-            lines.append(f"    {f'client {number}: ' if several and number else ''}{what}")
+        for name, what in events[-last:]:
+            lines.append(f"    {f'{name}: ' if several and name else ''}{what}")
         return "\n".join(lines)

@@ -28,8 +28,9 @@ def no_leftover_processes():
     """Every project test must end with no child process of ours still running."""
     before = _children()
     yield
+    from grader.harness import zygote
     left = []
-    for pid in _children() - before:
+    for pid in _children() - before - {zygote.current_pid()}:  # the fork server lives on
         try:
             with open(f"/proc/{pid}/stat") as f:
                 state = f.read().rsplit(")", 1)[1].split()[0]
@@ -38,6 +39,10 @@ def no_leftover_processes():
         if state != "Z":
             left.append(pid)
     assert not left, f"processes left behind: {left}"
+    z = zygote.current_pid()
+    if z:  # and nothing of a test lives on under it
+        with open(f"/proc/{z}/task/{z}/children") as f:
+            assert not f.read().split(), "student processes left behind under the zygote"
 
 
 def grader(*args: str, cwd: Path = REPO, timeout: float = 120, input: str | None = None):
