@@ -6,21 +6,23 @@ TIMEOUT is the default socket timeout in seconds ('0': none): with it, `send()` 
 part of a buffer, as on any real network, so a forgotten `sendall` shows. SITE_PATHS
 (os.pathsep-separated) are appended to sys.path: the interpreter starts without `site`, which
 saves ~50 ms per process. SIGUSR1 prints every thread's stack (faulthandler), so a deadlock
-watchdog can put the stacks into the feedback. The script runs as a fresh __main__ module;
+watchdog can put the stacks into the feedback. stdout is line-buffered, as on a terminal. The script runs as a fresh __main__ module;
 tracebacks start at the student's own first frame. Imports are kept few: each costs every test.
 """
 import faulthandler
+import os
 import signal
 import sys
 
 
 def main() -> None:
-    timeout, paths, script = sys.argv[1], sys.argv[2], sys.argv[3]
+    timeout, paths, script = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
     if float(timeout) > 0:
         import socket
         socket.setdefaulttimeout(float(timeout))
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    script_dir = script.rpartition("/")[0] or "."
+    sys.stdout.reconfigure(line_buffering=True)  # as on a terminal: a line printed is a line seen
+    script_dir = os.path.dirname(script)
     sys.argv = sys.argv[3:]
     sys.path[0] = script_dir
     sys.path.extend(p for p in paths.split(":") if p)
@@ -30,12 +32,11 @@ def main() -> None:
     sys.modules["__main__"] = module
     try:
         with open(script, "rb") as f:
-            code = compile(f.read(), script, "exec")
-        exec(code, module.__dict__)
+            source = f.read()
+        exec(compile(source, script, "exec"), module.__dict__)
     except SystemExit:
         raise
     except BaseException as exc:  # show the student's traceback, not ours
-        import os
         import traceback
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != script:

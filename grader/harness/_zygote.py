@@ -115,7 +115,8 @@ def run_main(script: str) -> int:
     code = 0
     try:
         with open(script, "rb") as f:
-            exec(compile(f.read(), script, "exec"), module.__dict__)
+            source = f.read()
+        exec(compile(source, script, "exec"), module.__dict__)
     except SystemExit as exc:
         if exc.code is None:
             code = 0

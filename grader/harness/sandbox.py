@@ -386,6 +386,30 @@ class StudentProcess:
     def describe(self) -> str:
         return f"{self.name} {self.state()}"
 
+    # -- what /proc says about the running process (for the process/thread/memory checks) ----
+    def _status(self) -> dict[str, str]:
+        try:
+            with open(f"/proc/{self.pid}/status") as f:
+                return dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            return {}
+
+    def peak_rss_kib(self) -> int | None:
+        """Peak resident memory so far (VmHWM), e.g. to prove a server streams an upload."""
+        value = self._status().get("VmHWM")
+        return int(value.split()[0]) if value else None
+
+    def threads(self) -> int:
+        """How many OS threads the process has now (greenlets are not threads)."""
+        try:
+            return len(os.listdir(f"/proc/{self.pid}/task"))
+        except OSError:
+            return 0
+
+    def children(self) -> dict[int, str]:
+        """The process's direct children and their states ('Z' is a zombie)."""
+        return {pid: _state(pid) or "?" for pid in _proc_children(self.pid)}
+
 
 def copy_target(src: Path, dest: Path) -> Path:
     """A working copy of the target folder, so a student can't touch the original."""

@@ -107,6 +107,10 @@ class Zygote:
             return self._exits.get(pid)
 
     def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes our reader thread; EOF for the zygote
+        except OSError:
+            pass
         self.sock.close()
         try:
             self.proc.wait(5)

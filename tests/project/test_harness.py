@@ -354,3 +354,57 @@ def test_lossy_path_holds_back_and_forges(udp_echo):
         c.send(b"third")
         assert c.recv(100) == b"fake" and c.recv(100) == b"third"
         c.close()
+
+
+def test_proc_inspection_threads_memory_and_zombies(make_student):
+    student = make_student({"zombie.py": """
+        import os, threading, time
+        data = bytearray(64 * 1024 * 1024)
+        for i in range(0, len(data), 4096):
+            data[i] = 1
+        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        print(pid, flush=True)
+        time.sleep(60)
+    """})
+    proc = student.spawn("zombie.py")
+    child = int(proc.read_line(5))
+    end = time.monotonic() + 5
+    while proc.children().get(child) != "Z" and time.monotonic() < end:
+        time.sleep(0.005)  # polling /proc with a deadline until the child has exited
+    assert proc.children() == {child: "Z"}
+    assert proc.threads() == 2
+    assert proc.peak_rss_kib() > 64 * 1024
+
+
+INTROSPECT = """
+import json, os, resource, socket, sys
+print(json.dumps({
+    "argv": sys.argv, "cwd": os.getcwd(), "path0": sys.path[0], "uid": os.getuid(),
+    "env": sorted(os.environ), "timeout": socket.getdefaulttimeout(),
+    "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0], "sid": os.getsid(0) == os.getpid(),
+    "fds": sorted(int(f) for f in os.listdir("/proc/self/fd")),
+    "main": __name__, "file": os.path.basename(__file__),
+}))
+"""
+
+
+def test_forked_and_fresh_students_see_the_same_world(make_student):
+    """The zygote's children must be indistinguishable from a fresh interpreter."""
+    student = make_student({"look.py": INTROSPECT}, limits=Limits(open_files=77))
+    import json
+    forked = json.loads(student.run("look.py", "a", "b c").stdout)
+    fresh = json.loads(student.run("look.py", "a", "b c", fresh=True).stdout)
+    forked["fds"] = fresh["fds"] = None  # listdir's own descriptor number may differ
+    assert forked == fresh
+    assert forked["argv"] == ["look.py", "a", "b c"] and forked["main"] == "__main__"
+    assert forked["nofile"] == 77 and forked["sid"] and forked["timeout"] == 60.0
+
+
+def test_forked_student_has_only_its_own_descriptors(make_student):
+    student = make_student({"look.py": INTROSPECT})
+    import json
+    fds = json.loads(student.run("look.py").stdout)["fds"]
+    assert fds[:3] == [0, 1, 2] and len(fds) == 4  # stdin, stdout, stderr, listdir's own
