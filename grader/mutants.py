@@ -45,6 +45,13 @@ class Mutant:
                 raise MutantError(f"{self.exercise}/{self.name}: the text to replace occurs "
                                   f"{count} times in {self.file} (must be exactly once): {old!r}")
             text = text.replace(old, new)
+        if path.suffix == ".py":
+            try:  # a mutant that does not compile is killed by anything: it proves nothing
+                compile(text, str(path), "exec", dont_inherit=True)
+            except SyntaxError as exc:
+                raise MutantError(f"{self.exercise}/{self.name}: the mutated {self.file} does not "
+                                  f"compile (line {exc.lineno}: {exc.msg}); a mutant must be a "
+                                  "working program with a bug") from None
         path.write_text(text, encoding="utf-8")
         return dest
 

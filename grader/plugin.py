@@ -198,11 +198,7 @@ def _watchdog(nodeid: str, seconds: float) -> None:
     if sandbox is None:
         return
     for proc in list(sandbox.procs):
-        if proc.alive():
-            before = proc.stderr.total
-            proc.dump_stacks()
-            with proc.stderr.cond:  # wait (bounded) for faulthandler's dump to arrive
-                proc.stderr.cond.wait_for(lambda: proc.stderr.total > before or proc.stderr.eof, 0.5)
+        proc.collect_stacks()
     for proc in list(sandbox.procs):
         proc.kill()
 

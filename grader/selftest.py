@@ -69,6 +69,7 @@ def check_mutant(course: Course, ex: Exercise, mutant, names: set[str], report: 
         report.violations.append(f"mutant {mutant.name}: caught_by names unknown tests {unknown}")
         return
     with tempfile.TemporaryDirectory(prefix=f"netlab-mutant-{mutant.name}-") as tmp:
+        os.chmod(tmp, 0o755)  # students may run under another uid: let them reach the copy
         mutant.apply(course.root / "solutions" / ex.id, Path(tmp) / ex.id)
         result = run_judge(course, ex, Path(tmp), visibility="all")
     failed = set(_failed(result))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .calls import Handed, PendingCall, StudentModule, StudentRaised
 from .feedback import CheckFailed, expect_bytes, expect_equal, show, show_bytes
-from .net import Peer, accept, bound_by, connected_pair, free_port, judge_host, listener, wait_listening
+from .net import Peer, Wire, accept, bound_by, connected_pair, free_port, judge_host, listener, wait_listening
 from .sandbox import Completed, Limits, Sandbox, StudentProcess, StudentTimeout
 from .udp import DOWN, UP, LossyPath, drop, dup, forge, hold
 
@@ -114,7 +114,7 @@ def stderr_note(proc: StudentProcess, limit: int = 800) -> str:
 
 __all__ = [
     "check", "Student", "Server", "CheckFailed", "expect_bytes", "expect_equal", "show",
-    "show_bytes", "Peer", "accept", "listener", "connected_pair", "free_port", "judge_host",
+    "show_bytes", "Peer", "Wire", "accept", "listener", "connected_pair", "free_port", "judge_host",
     "wait_listening", "bound_by", "Completed", "Limits", "StudentProcess", "StudentTimeout", "StudentModule",
     "StudentRaised", "PendingCall", "Handed", "LossyPath", "drop", "dup", "hold", "forge", "UP",
     "DOWN", "stderr_note", "VISIBILITIES",

@@ -87,6 +87,18 @@ class PendingCall:
             return _decode(answer.get("value"))
         raise StudentRaised(answer)
 
+    def done(self) -> bool:
+        """Has the call answered (or its process ended)? Never blocks."""
+        if self._done:
+            return True
+        module = self.module
+        if b"\n" in module._buffer:
+            return True
+        try:
+            return bool(select.select([module._resp_r], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
     def raised(self, timeout: float | None = None) -> StudentRaised | None:
         """The exception the call raised, or None if it returned."""
         try:
@@ -138,17 +150,7 @@ class StudentModule:
         while b"\n" not in self._buffer:
             left = end - time.monotonic()
             if left <= 0:
-                stderr = self.proc.stderr
-                seen = stderr.total
-                self.proc.dump_stacks()
-                with stderr.cond:  # wait (bounded) for faulthandler's dump, or kill() loses it:
-                    # its first bytes, then until it has stopped growing for 20 ms
-                    stderr.cond.wait_for(lambda: stderr.total > seen or stderr.eof, 0.5)
-                    for _ in range(10):
-                        seen = stderr.total
-                        if stderr.eof or not stderr.cond.wait_for(
-                                lambda: stderr.total > seen or stderr.eof, 0.02):
-                            break
+                self.proc.collect_stacks()
                 self.proc.kill()
                 raise StudentTimeout(
                     f"{self.name}.{_short(text)} did not return within {timeout:g} s "

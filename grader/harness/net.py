@@ -307,6 +307,135 @@ class Peer:
         self.close()
 
 
+# -- watching the other end read ----------------------------------------------------------------
+# (sock_diag again: how many bytes the peer socket has received and its program not yet read)
+
+INET_DIAG_INFO = 2             # tcp_info of the socket, as an attribute of the answer
+TCPI_BYTES_RECEIVED = 128      # offset of tcpi_bytes_received (u64) in struct tcp_info
+
+
+def reader_state(sock: socket.socket) -> tuple[int, int | None]:
+    """(unread, received) for the socket at the other end of `sock` (same machine): bytes it
+    has received but its program has not read yet, and bytes received in all (None if the
+    kernel does not say). One exact sock_diag lookup by the connection's address pair."""
+    fam = sock.family
+    lhost, lport = sock.getsockname()[:2]
+    rhost, rport = sock.getpeername()[:2]
+
+    def addr(host: str) -> bytes:
+        raw = socket.inet_pton(fam, host)
+        return raw + bytes(16 - len(raw))
+
+    sockid = (struct.pack("!HH", rport, lport) + addr(rhost) + addr(lhost)
+              + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))  # any interface, no cookie
+    req = struct.pack("=BBBBI", fam, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0,
+                      0xFFFFFFFF) + sockid
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as nl:
+        nl.settimeout(1.0)
+        nl.send(struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, 1, 1, 0) + req)
+        data = nl.recv(65536)
+    length, kind = struct.unpack_from("=IH", data, 0)
+    if kind == NLMSG_ERROR:
+        raise OSError(-struct.unpack_from("=i", data, 16)[0], "sock_diag lookup failed")
+    unread = struct.unpack_from("=I", data, 16 + 56)[0]
+    received, off = None, 16 + 72
+    while off + 4 <= min(length, len(data)):
+        alen, atype = struct.unpack_from("=HH", data, off)
+        if alen < 4:
+            break
+        if atype == INET_DIAG_INFO and alen - 4 >= TCPI_BYTES_RECEIVED + 8:
+            received = struct.unpack_from("=Q", data, off + 4 + TCPI_BYTES_RECEIVED)[0]
+        off += (alen + 3) & ~3
+    return unread, received
+
+
+class Wire(Peer):
+    """A reference peer that knows how many bytes it wrote and can wait until the other end's
+    program has read them all. Use it on a fresh connection (the count starts at zero)."""
+
+    def __init__(self, sock: socket.socket, name: str = "test peer"):
+        super().__init__(sock, name)
+        self.written = 0
+        self.gone = False       # the other end stopped taking bytes: writes are dropped
+        self.watching = True    # False once the kernel could not say, or a wait ran out
+        self.seen_read = False  # the other end has read something: later waits can be short
+
+    def send(self, data: bytes) -> None:
+        """Write `data`; if the other end is gone (it crashed or hung up), write nothing more:
+        what the test reads next says what happened, and the other end's stderr says why."""
+        if self.gone:
+            return
+        try:
+            super().send(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.gone = True
+            return
+        self.written += len(data)
+
+    def wait_read(self) -> bool:
+        """Until the other end has read every byte written so far (True), or give up (False):
+        at the deadline, or as soon as `self.stop()` says nobody will read any more. After
+        the first give-up the wire stops waiting and only spaces its writes."""
+        if not self.watching:
+            return False
+        end = time.monotonic() + (1.0 if self.seen_read else 3.0)  # the first covers start-up
+        while True:
+            try:
+                unread, received = reader_state(self.sock)
+            except (OSError, struct.error, ValueError):
+                self.watching = False  # no sock_diag here, or the other socket is gone
+                return False
+            if unread == 0 and (received is None or received >= self.written):
+                self.seen_read = True
+                return True
+            if time.monotonic() >= end or self.stop():
+                self.watching = False  # the other end stopped reading: don't wait on it again
+                return False
+            time.sleep(0.0003)  # polling the kernel's table (~40 us a look), with a deadline
+
+    def stop(self) -> bool:
+        """Is the other end known to have stopped reading? (Set per test.)"""
+        return False
+
+    def _gap(self) -> None:
+        if not self.wait_read():
+            time.sleep(0.002)  # only spaces the segments apart; nothing waits on it
+
+    def drip(self, data: bytes) -> None:
+        """One byte per write, the next only once the other end has read the one before."""
+        for i in range(len(data)):
+            self.send(data[i:i + 1])
+            if i + 1 < len(data):
+                self._gap()
+
+    def split(self, data: bytes, *cuts: int) -> None:
+        """`data` in pieces cut at `cuts`, each written once the other end has read the last."""
+        bounds = [0, *cuts, len(data)]
+        for n, (a, b) in enumerate(zip(bounds, bounds[1:])):
+            if n:
+                self._gap()
+            self.send(data[a:b])
+
+    def expect_eof(self, what: str, timeout: float = 3.0, hint: str | None = None) -> None:
+        """Like Peer.expect_eof, but bytes that came instead of the end are shown as such."""
+        extra = self.recv_exact(1 << 16, timeout)
+        closed = self.ended in ("the other side closed the connection", "the connection was reset")
+        if extra:
+            raise CheckFailed(what, expected="no more bytes: the connection closed", got=extra,
+                              hint=hint, detail=None if closed else "and it was still open")
+        if not closed:
+            raise CheckFailed(what, expected="the connection closed",
+                              got=f"still open ({self.ended})", hint=hint)
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes a sender thread blocked on this socket
+        except OSError:
+            pass
+        self.sock.close()
+
+
+
 def listener(host: str | None = None) -> socket.socket:
     """A listening socket on this judge's address, for tests where the student is the client."""
     host = host or judge_host()
@@ -349,5 +478,5 @@ def connected_pair(host: str | None = None) -> tuple[socket.socket, socket.socke
 
 
 __all__ = ["judge_host", "free_port", "wait_listening", "bound_by", "is_listening", "Peer",
-           "bound_sockets",
+           "bound_sockets", "Wire", "reader_state",
            "listener", "accept", "connected_pair", "show_bytes"]

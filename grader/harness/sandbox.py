@@ -347,6 +347,22 @@ class StudentProcess:
             except ProcessLookupError:
                 pass
 
+    def collect_stacks(self, first: float = 0.5, quiet: float = 0.02) -> None:
+        """Dump every thread's stack into stderr and wait (bounded) until the dump has arrived
+        and stopped growing, so that killing the process next does not lose it."""
+        if not self.alive():
+            return
+        pump = self.stderr
+        seen = pump.total
+        self.dump_stacks()
+        with pump.cond:
+            if not pump.cond.wait_for(lambda: pump.total > seen or pump.eof, first):
+                return
+            for _ in range(50):
+                seen = pump.total
+                if pump.eof or not pump.cond.wait_for(lambda: pump.total > seen or pump.eof, quiet):
+                    return
+
     def kill(self) -> None:
         self.signal_group(signal.SIGKILL)
         try:

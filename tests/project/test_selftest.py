@@ -48,6 +48,11 @@ MUTANTS = """
   file: answer.py
   edits: [{old: "print(4242)", new: "print(0)"}]
   caught_by: [test_reads_the_file]
+- name: broken
+  why: a mutant that does not even compile proves nothing
+  file: answer.py
+  edits: [{old: "print(42)", new: "print(42"}]
+  caught_by: [test_reads_the_file]
 """
 
 
@@ -62,4 +67,5 @@ def test_selftest_reports_a_weak_suite(course_dir, capsys):
     assert "stub passes test_reads_the_file, test_weak" in out
     assert "prints_43" in out and "not caught by test_weak" in out
     assert "occurs 0 times" in out
-    assert "1/3" in out  # only prints_41 killed
+    assert "does not compile" in out
+    assert "1/4" in out  # only prints_41 killed
