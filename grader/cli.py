@@ -89,7 +89,12 @@ def cmd_check(course, args) -> int:
     if not target.is_dir():
         print(f"grader: target folder {target} does not exist", file=sys.stderr)
         return 2
+    # rich takes ~40 ms to import: do it on the other core while the judge runs
+    import threading
+    warm = threading.Thread(target=_warm_up, args=(args.json,), daemon=True)
+    warm.start()
     result = run_judge(course, ex, target, visibility="all" if args.all else "visible")
+    warm.join()
     if result.problem and not result.tests:
         print(f"grader: {ex.id}: {result.problem}", file=sys.stderr)
         return 2
@@ -103,6 +108,13 @@ def cmd_check(course, args) -> int:
         from . import state
         state.record(course.root, ex.id, result.score, result.max_score, result.passed)
     return 0 if result.passed else 1
+
+
+def _warm_up(as_json: bool) -> None:
+    if not as_json:
+        from . import report  # noqa: F401
+        import rich.console  # noqa: F401
+        import rich.text  # noqa: F401
 
 
 def cmd_list(course, args) -> int:

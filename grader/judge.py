@@ -76,7 +76,7 @@ def judge_env() -> dict:
 def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "visible",
               margin: float = MARGIN_SECONDS) -> JudgeResult:
     """Run the suite of `ex` against `target/<ex.id>` in a fresh pytest process."""
-    from .harness.sandbox import become_subreaper, kill_strays
+    from .procs import become_subreaper, kill_strays, reap_orphan
     become_subreaper()
     started = time.monotonic()
     target = Path(target).resolve()
@@ -91,6 +91,7 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
         os.close(write_fd)
     collected: dict[str, dict] = {}
     reported: dict[str, dict] = {}
+    zygote_pid = None
     deadline = started + COLLECT_SECONDS
     buffer = b""
     log = bytearray()
@@ -126,6 +127,8 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
                             t["time_limit"] for t in event["tests"]) + margin
                     elif kind == "result" and event["id"] in collected:
                         reported[event["id"]] = event
+                    elif kind == "zygote":
+                        zygote_pid = event["pid"]
                     elif kind == "precheck":
                         result.precheck = event["problem"]
                     elif kind == "collect_error":
@@ -142,6 +145,8 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
             proc.wait()
         os.close(read_fd)
         proc.stdout.close()
+        if zygote_pid:
+            reap_orphan(zygote_pid)
         kill_strays(tag=None)
     if collected and not done and not result.problem:
         result.problem = (f"the judge ended early (exit code {proc.returncode}); checks it did "

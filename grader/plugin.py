@@ -68,6 +68,14 @@ class Judge:
         if self.out is not None:
             self.out.write(json.dumps(event) + "\n")
 
+    def names_exercise(self, arg: str) -> bool:
+        """Does a command-line path point into tests/<exercise>/?"""
+        try:
+            rel = (Path.cwd() / arg.split("::")[0]).resolve().relative_to(self.tests_root)
+        except ValueError:
+            return False
+        return bool(rel.parts) and rel.parts[0] in self.course.exercises
+
     def exercise_of(self, item) -> course_mod.Exercise | None:
         try:
             rel = Path(str(item.path)).resolve().relative_to(self.tests_root)
@@ -122,6 +130,13 @@ def pytest_configure(config):
     global _judge
     config.addinivalue_line("markers", "netlab(points, visibility, hint, time_limit): a graded check")
     _judge = Judge(config)
+    if _judge.out is not None or any(_judge.names_exercise(arg) for arg in config.args):
+        # the fork server boots (~50 ms) on the other core while pytest collects
+        from .harness import zygote
+        from .harness.sandbox import _site_paths
+        z = zygote.get(_site_paths())
+        if z is not None:  # if this judge dies, the grader waits for its zygote to clean up
+            _judge.emit({"event": "zygote", "pid": z.pid})
 
 
 @pytest.hookimpl(trylast=True)

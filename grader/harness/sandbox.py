@@ -23,16 +23,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..procs import (TAG_VAR, _proc_children, _state, become_subreaper, kill_strays,  # noqa: F401
+                     make_undumpable)
+
 HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "_launch.py"
 DRIVER = HERE / "_driver.py"
-TAG_VAR = "NETLAB_SANDBOX"
 # -S: no site module. Processing site-packages' .pth files costs ~50 ms per start; the launcher
 # appends the site-packages folders themselves (so gevent etc. import) without running .pth code.
 # -E: ignore PYTHON* variables.
 PYTHON_FLAGS = ("-S", "-E")
-PR_SET_CHILD_SUBREAPER = 36
-PR_SET_DUMPABLE = 4
 
 
 class StudentTimeout(AssertionError):
@@ -62,25 +62,6 @@ def _site_paths() -> list[str]:
     import site
     paths = [*site.getsitepackages(), site.getusersitepackages()] if hasattr(site, "getsitepackages") else []
     return [p for p in paths if os.path.isdir(p)]
-
-
-def _prctl(option: int, value: int) -> bool:
-    try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(option, value, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def become_subreaper() -> bool:
-    """Orphans of our students are re-parented to us, so double-forked daemons stay findable."""
-    return sys.platform.startswith("linux") and _prctl(PR_SET_CHILD_SUBREAPER, 1)
-
-
-def make_undumpable() -> bool:
-    """Keep same-uid (non-root) student processes out of our /proc fds, environ and memory."""
-    return sys.platform.startswith("linux") and _prctl(PR_SET_DUMPABLE, 0)
 
 
 def _uid_process_count(uid: int | None = None) -> int:
@@ -580,92 +561,3 @@ class Sandbox:
         return killed
 
 
-def _proc_children(pid: int) -> list[int]:
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return _scan_children(pid)
-
-
-def _scan_children(pid: int) -> list[int]:
-    kids = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if int(fields[1]) == pid:
-            kids.append(int(entry.name))
-    return kids
-
-
-def _has_tag(pid: int, tag: str | None) -> bool:
-    """Does `pid` carry our sandbox tag (`tag`, or any tag when None) in its environment?"""
-    want = f"{TAG_VAR}={tag}".encode() if tag else f"{TAG_VAR}=".encode()
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as f:
-            entries = f.read().split(b"\0")
-    except OSError:
-        return False
-    return any(e == want if tag else e.startswith(want) for e in entries)
-
-
-def kill_strays(tag: str | None, everything: bool = False, rounds: int = 50,
-                zygote_pid: int | None = None) -> list[int]:
-    """Kill and reap our children that carry `tag` (any tag when None) - or all of them when
-    `everything` (a judge has no children but students) - with their whole subtrees. Orphans
-    of students are re-parented to us (we are a subreaper), so they are children here too.
-    Bounded rounds: a fork bomb racing us is held by RLIMIT_NPROC and caught by the next round."""
-    if not sys.platform.startswith("linux"):
-        return []
-    killed: list[int] = []
-    me = os.getpid()
-    for _ in range(rounds):
-        pending = False
-        kids = [(c, everything) for c in _proc_children(me) if c != zygote_pid]
-        if zygote_pid:  # the zygote's children are all students
-            kids += [(c, True) for c in _proc_children(zygote_pid)]
-        for child, take in kids:
-            state = _state(child)
-            if state == "Z":
-                if child in killed or take or _has_tag(child, tag):
-                    _reap(child)
-                continue
-            if state is None or not (take or _has_tag(child, tag)):
-                continue
-            stack = [child]
-            while stack:
-                pid = stack.pop()
-                stack.extend(_proc_children(pid))
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    continue
-                if pid not in killed:
-                    killed.append(pid)
-                pending = True
-            _reap(child)
-        if not pending:
-            break
-    return killed
-
-
-def _state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat[stat.rfind(b")") + 2:][:1].decode()
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, 0)  # SIGKILL has been sent: this returns as soon as the kernel is done
-    except ChildProcessError:
-        pass  # not our child, or reaped already (by subprocess.Popen.wait)

@@ -23,6 +23,14 @@ def _children() -> set[int]:
         return set()
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")[:200]
+    except OSError:
+        return "?"
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_processes():
     """Every project test must end with no child process of ours still running."""
@@ -38,7 +46,7 @@ def no_leftover_processes():
             continue
         if state != "Z":
             left.append(pid)
-    assert not left, f"processes left behind: {left}"
+    assert not left, f"processes left behind: {[(pid, _cmdline(pid)) for pid in left]}"
     z = zygote.current_pid()
     if z:  # and nothing of a test lives on under it
         with open(f"/proc/{z}/task/{z}/children") as f:
