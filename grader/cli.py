@@ -133,7 +133,16 @@ def cmd_list(course, args) -> int:
             mark = "[green]✔[/]" if last["passed"] else "[red]✘[/]"
             shown = f"{mark} {last['score']:g}/{last['max_score']:g}  [dim]{last['when']}[/]"
         table.add_row(str(ex.index), ex.id, ex.topic, shown, ", ".join(ex.requires))
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    console.print(table)
+    passed = {i for i, r in done.items() if r.get("passed")}
+    todo = [ex for ex in course.exercises.values() if ex.id not in passed]
+    ready = [ex for ex in todo if set(ex.requires) <= passed]
+    if not todo:
+        console.print("Every exercise passes. Well done.")
+    elif ready:
+        console.print(f"Next: [bold]{ready[0].id}[/] ({ready[0].title}) - read "
+                      f"exercises/{ready[0].id}/README.md, then `grader check {ready[0].id}`")
     return 0
 
 
