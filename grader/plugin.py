@@ -190,11 +190,10 @@ def student(request, exercise, target):
     finally:
         _judge.current = None
         sandbox.cleanup()
-        workdir = f"{sandbox.workdir}/"  # show 'server.py', not the sandbox's temp path
-        # (read after cleanup: the folder is gone, its name is still in the tails)
-        _judge.records.setdefault(request.node.nodeid, {})["stderr"] = [
-            (p.name, p.stderr_tail(1200).replace(workdir, "")) for p in sandbox.procs
-            if p.stderr_tail().strip()]
+        record = _judge.records.setdefault(request.node.nodeid, {})
+        record["workdir"] = f"{sandbox.workdir}/" if sandbox.workdir else None
+        record["stderr"] = [(p.name, p.stderr_tail(1200)) for p in sandbox.procs
+                            if p.stderr_tail().strip()]
 
 
 def pytest_runtest_setup(item):
@@ -284,6 +283,8 @@ def pytest_runtest_logfinish(nodeid, location):
         for name, tail in record.get("stderr", []):
             lines = tail.rstrip().splitlines()
             output += f"\n  stderr of {name} (last lines):\n" + "\n".join("    " + l for l in lines[-15:])
+        if record.get("workdir"):  # 'framing.py', not the sandbox's temp folder
+            output = output.replace(record["workdir"], "")
     result = {
         "event": "result", "id": nodeid, "name": info["name"], "title": info["title"],
         "exercise": info["exercise"], "visibility": info["visibility"],
