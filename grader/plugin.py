@@ -22,8 +22,8 @@ import pytest
 from . import course as course_mod
 from .harness import Student
 from .harness.feedback import CheckFailed
-from .harness.sandbox import (PYTHON_FLAGS, Limits, Sandbox, StudentTimeout, _preexec,
-                              become_subreaper, make_undumpable)
+from .harness.sandbox import PYTHON_FLAGS, Limits, Sandbox, StudentTimeout, _preexec
+from .procs import become_subreaper, make_undumpable
 
 COMPILE_CHECK = Path(__file__).resolve().parent / "harness" / "_compile.py"
 

@@ -23,8 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..procs import (TAG_VAR, _proc_children, _state, become_subreaper, kill_strays,  # noqa: F401
-                     make_undumpable)
+from ..procs import TAG_VAR, _proc_children, _state, kill_strays
 
 HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "_launch.py"

@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 ZYGOTE = Path(__file__).resolve().parent / "_zygote.py"

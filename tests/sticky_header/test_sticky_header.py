@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import random
-import select
 import socket
 import struct
 import threading
-import time
 
 import pytest
 
