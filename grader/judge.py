@@ -117,8 +117,12 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
                 buffer += chunk
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
-                    event = json.loads(line)
-                    kind = event.get("event")
+                    try:
+                        event = json.loads(line)
+                        kind = event.get("event")
+                    except (ValueError, AttributeError):
+                        result.problem = f"the judge sent an unreadable result: {line[:200]!r}"
+                        continue
                     if kind == "collected":
                         for t in event["tests"]:
                             collected[t["id"]] = t
