@@ -408,3 +408,30 @@ def test_forked_student_has_only_its_own_descriptors(make_student):
     import json
     fds = json.loads(student.run("look.py").stdout)["fds"]
     assert fds[:3] == [0, 1, 2] and len(fds) == 4  # stdin, stdout, stderr, listdir's own
+
+
+def test_fork_bomb_is_held_by_the_process_limit(make_student):
+    """A (bounded) fork loop: RLIMIT_NPROC stops it, cleanup takes every child."""
+    from grader.harness.sandbox import ISOLATION_NOTE, student_ids
+    if os.geteuid() == 0 and student_ids() is None:
+        pytest.skip(f"RLIMIT_NPROC does not bind root: {ISOLATION_NOTE}")
+    student = make_student({"bomb.py": """
+        import os, time
+        made = 0
+        for _ in range(300):
+            try:
+                if os.fork() == 0:
+                    time.sleep(60)
+                    os._exit(0)
+                made += 1
+            except OSError:
+                break
+        print(made, flush=True)
+        time.sleep(60)
+    """}, limits=Limits(processes=20))
+    proc = student.spawn("bomb.py")
+    made = int(proc.read_line(10))
+    assert 0 < made <= 20
+    assert len(proc.children()) == made
+    student.sandbox.cleanup()
+    assert not proc.alive()
