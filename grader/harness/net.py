@@ -277,8 +277,8 @@ class Peer:
         return bytes(buf)
 
     def recv_until_eof(self, timeout: float = 3.0, limit: int = 64 << 20) -> bytes:
-        data = self.recv_exact(limit, timeout)
-        return data
+        """Everything until the other side closes (at most `limit` bytes; see `ended`)."""
+        return self.recv_exact(limit, timeout)
 
     def expect(self, expected: bytes, what: str, *, sent: object = None, timeout: float = 3.0,
                hint: str | None = None) -> bytes:

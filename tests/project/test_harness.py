@@ -86,11 +86,10 @@ def test_wall_clock_limit_stops_a_student_that_ignores_signals(make_student):
         while True:
             time.sleep(1)
     """})
-    started = time.monotonic()
     result = student.run("stubborn.py", timeout=0.5)
-    assert result.timed_out and result.returncode is None
+    assert result.timed_out and result.returncode is None  # killed by the judge, not by a signal it could ignore
     assert result.stdout == b"ready\n"
-    assert time.monotonic() - started < 5
+    assert not student.processes[0].alive()
 
 
 def test_cleanup_kills_the_group_and_double_forked_daemons(make_student):

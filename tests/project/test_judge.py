@@ -165,4 +165,3 @@ def test_watchdog_stops_a_stuck_check_and_shows_the_stacks(course_dir):
     assert test["score"] == 0
     assert "ran past its 1 s time limit" in test["output"]
     assert "Current thread" in test["output"] and "serve" in test["output"]  # faulthandler's dump
-    assert data["execution_time"] < 20
