@@ -14,6 +14,8 @@ import os
 import signal
 import sys
 
+from _main import run_main  # found beside this file: sys.path[0] is still our folder here
+
 
 def main() -> None:
     timeout, paths, script = sys.argv[1], sys.argv[2], os.path.abspath(sys.argv[3])
@@ -26,24 +28,7 @@ def main() -> None:
     sys.argv = sys.argv[3:]
     sys.path[0] = script_dir
     sys.path.extend(p for p in paths.split(":") if p)
-    module = type(sys)("__main__")
-    module.__file__ = script
-    module.__builtins__ = __builtins__
-    sys.modules["__main__"] = module
-    try:
-        with open(script, "rb") as f:
-            source = f.read()
-        exec(compile(source, script, "exec"), module.__dict__)
-    except SystemExit:
-        raise
-    except BaseException as exc:  # show the student's traceback, not ours
-        import traceback
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename != script:
-            tb = tb.tb_next
-        traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
-        sys.stderr.flush()
-        os._exit(1)
+    sys.exit(run_main(script))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ on SIGUSR1, the script run as a fresh __main__. The zygote reports each child's 
 it ends, its exit code. It stays single-threaded (fork safety), is a child subreaper (escaped
 daemons come back to it), and kills every child when the judge goes away.
 """
-import atexit
 import faulthandler
 import json
 import os
@@ -29,8 +28,10 @@ import random  # noqa: F401  (reseeded in every child by the random module's for
 import resource
 import selectors  # noqa: F401
 import struct  # noqa: F401
-import threading
+import threading  # noqa: F401
 import time  # noqa: F401
+
+from _main import run_main  # found beside this file (sys.path[0])
 
 
 def _subreaper() -> None:
@@ -50,8 +51,9 @@ def _set_dumpable() -> None:
 
 
 def child(req: dict, fds: list[int], ctl: socket.socket, wake: int, paths: list[str]) -> None:
-    """In the forked child: become the student's process, run the script, never return."""
-    code = 1
+    """In the forked child: become the student's process and run the script. The child
+    then ends the way `python script.py` ends (SystemExit leaves main(): threads joined,
+    atexit run, unclosed files flushed); only a failure to set up ends it at once."""
     try:
         os.setsid()
         signal.set_wakeup_fd(-1)
@@ -92,53 +94,16 @@ def child(req: dict, fds: list[int], ctl: socket.socket, wake: int, paths: list[
         if req.get("socket_timeout"):
             socket.setdefaulttimeout(req["socket_timeout"])
         faulthandler.register(signal.SIGUSR1, all_threads=True, file=sys.stderr)
-        script = req["argv"][0]
+        script = os.path.abspath(req["argv"][0])
         sys.argv = list(req["argv"])
-        sys.path[0] = os.path.dirname(os.path.abspath(script))
+        sys.path[0] = os.path.dirname(script)
         sys.path[1:] = [p for p in sys.path[1:] if p not in paths] + paths
-        code = run_main(os.path.abspath(script))
     except BaseException:
         try:
             traceback.print_exc()
-        except BaseException:
-            pass
-    finally:
-        os._exit(code)
-
-
-def run_main(script: str) -> int:
-    """Run the script as __main__ the way `python script.py` would, and return its exit code."""
-    module = type(sys)("__main__")
-    module.__file__ = script
-    module.__builtins__ = __builtins__
-    sys.modules["__main__"] = module
-    code = 0
-    try:
-        with open(script, "rb") as f:
-            source = f.read()
-        exec(compile(source, script, "exec"), module.__dict__)
-    except SystemExit as exc:
-        if exc.code is None:
-            code = 0
-        elif isinstance(exc.code, int):
-            code = exc.code
-        else:
-            print(exc.code, file=sys.stderr)
-            code = 1
-    except BaseException as exc:
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename != script:
-            tb = tb.tb_next
-        traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
-        code = 1
-    try:
-        threading._shutdown()  # wait for non-daemon threads, as the interpreter does at exit
-        atexit._run_exitfuncs()
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BaseException:
-        pass
-    return code
+        finally:
+            os._exit(1)
+    sys.exit(run_main(script))
 
 
 def kill_all_children(rounds: int = 50) -> None:

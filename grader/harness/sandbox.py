@@ -453,6 +453,7 @@ def student_ids() -> tuple[int, int] | None:
         ISOLATION_NOTE = "student code runs as root (NETLAB_STUDENT_UID=keep)"
         return None
     needs = [(sys.executable, 0o005), (str(LAUNCHER), 0o004), (str(DRIVER), 0o004),
+             (str(HERE / "_main.py"), 0o004),
              *((p, 0o005) for p in _site_paths())]
     blocked = [p for p, need in needs if not _open_to_others(p, need)]
     if blocked:

@@ -402,6 +402,24 @@ def test_forked_and_fresh_students_see_the_same_world(make_student):
     assert forked["nofile"] == 77 and forked["sid"] and forked["timeout"] == 60.0
 
 
+ENDING = """
+import sys, threading, time
+log = open("unclosed.txt", "w")  # never closed: the interpreter flushes it at exit
+log.write("flushed at exit")
+threading.Thread(target=lambda: (time.sleep(0.05), print("thread joined"))).start()
+sys.exit(int(sys.argv[1]))
+"""
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["forked", "fresh"])
+def test_a_student_ends_as_python_ends(make_student, fresh):
+    """Exit code, non-daemon threads joined and unclosed files flushed, in both ways of starting."""
+    student = make_student({"end.py": ENDING})
+    result = student.run("end.py", "3", fresh=fresh)
+    assert result.returncode == 3 and result.stdout == b"thread joined\n"
+    assert (student.workdir / "unclosed.txt").read_text() == "flushed at exit"
+
+
 def test_forked_student_has_only_its_own_descriptors(make_student):
     student = make_student({"look.py": INTROSPECT})
     import json
