@@ -68,20 +68,16 @@ class Judge:
         if self.out is not None:
             self.out.write(json.dumps(event) + "\n")
 
-    def names_exercise(self, arg: str) -> bool:
-        """Does a command-line path point into tests/<exercise>/?"""
+    def exercise_at(self, path: Path) -> course_mod.Exercise | None:
+        """The exercise whose suite folder tests/<id>/ holds (or is) `path`, if any."""
         try:
-            rel = (Path.cwd() / arg.split("::")[0]).resolve().relative_to(self.tests_root)
-        except ValueError:
-            return False
-        return bool(rel.parts) and rel.parts[0] in self.course.exercises
-
-    def exercise_of(self, item) -> course_mod.Exercise | None:
-        try:
-            rel = Path(str(item.path)).resolve().relative_to(self.tests_root)
+            rel = path.resolve().relative_to(self.tests_root)
         except ValueError:
             return None
-        return self.course.exercises.get(rel.parts[0]) if len(rel.parts) > 1 else None
+        return self.course.exercises.get(rel.parts[0]) if rel.parts else None
+
+    def exercise_of(self, item) -> course_mod.Exercise | None:
+        return self.exercise_at(Path(str(item.path)))
 
     def info(self, item) -> dict:
         mark = item.get_closest_marker("netlab")
@@ -130,7 +126,8 @@ def pytest_configure(config):
     global _judge
     config.addinivalue_line("markers", "netlab(points, visibility, hint, time_limit): a graded check")
     _judge = Judge(config)
-    if _judge.out is not None or any(_judge.names_exercise(arg) for arg in config.args):
+    if _judge.out is not None or any(
+            _judge.exercise_at(Path.cwd() / arg.split("::")[0]) for arg in config.args):
         # the fork server boots (~50 ms) on the other core while pytest collects
         from .harness import zygote
         from .harness.sandbox import _site_paths
@@ -204,7 +201,7 @@ def pytest_runtest_setup(item):
             raise CheckFailed(f"not run: {problem}")
 
 
-def _watchdog(nodeid: str, seconds: float) -> None:
+def _watchdog(nodeid: str) -> None:
     """Fires at the test's wall-clock limit: stacks to stderr, then the student's groups die,
     which ends any wait of the test on them."""
     sandbox = _judge.current
@@ -223,7 +220,7 @@ def pytest_runtest_call(item):
         yield
         return
     seconds = _judge.info(item)["time_limit"]
-    timer = threading.Timer(seconds, _watchdog, (item.nodeid, seconds))
+    timer = threading.Timer(seconds, _watchdog, (item.nodeid,))
     timer.daemon = True
     timer.start()
     try:
