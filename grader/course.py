@@ -20,7 +20,8 @@ LIMIT_KEYS = {"cpu_seconds": int, "memory_mb": int, "open_files": int, "file_siz
 TOP_KEYS = {"title", "version", "defaults", "exercises"}
 DEFAULT_KEYS = {"time_limit", "points", "limits"}
 EXERCISE_KEYS = {"id", "title", "topic", "files", "points", "time_limit", "requires", "hints",
-                 "limits"}
+                 "limits", "zh"}
+ZH_KEYS = {"title", "topic", "hints"}  # an exercise's texts in Chinese (see grader.i18n)
 REQUIRED_EXERCISE_KEYS = ("id", "title", "topic", "files", "points", "hints")
 
 
@@ -45,6 +46,14 @@ class Exercise:
     hints: tuple[str, ...]
     limits: dict
     index: int
+    zh: dict = field(default_factory=dict)  # title, topic, hints in Chinese
+
+    def text(self, key: str, lang: str = "en"):
+        """title, topic or hints in `lang` (Chinese falls back to English where missing)."""
+        if lang == "zh" and key in self.zh:
+            value = self.zh[key]
+            return tuple(value) if key == "hints" else value
+        return getattr(self, key)
 
     def folder(self, root: Path, kind: str) -> Path:
         return root / kind / self.id
@@ -250,6 +259,21 @@ def _load_exercise(course: Course, n: int, raw, problems: list[str], check_folde
             isinstance(h, str) and h.strip() for h in hints)):
         problems.append(f"{where}: field 'hints': must be a non-empty list of strings")
     limits = _check_limits(where, raw.get("limits"), problems)
+    zh = raw.get("zh") or {}
+    if not isinstance(zh, dict):
+        problems.append(f"{where}: field 'zh': must be a mapping with title, topic, hints")
+        zh = {}
+    for key in sorted(set(zh) - ZH_KEYS):
+        problems.append(f"{where}: field 'zh.{key}': unknown (known: {', '.join(sorted(ZH_KEYS))})")
+    for key in ("title", "topic"):
+        if key in zh and (not isinstance(zh[key], str) or not zh[key].strip()):
+            problems.append(f"{where}: field 'zh.{key}': must be a non-empty string")
+    if "hints" in zh and (not isinstance(zh["hints"], list) or not all(
+            isinstance(h, str) and h.strip() for h in zh["hints"])):
+        problems.append(f"{where}: field 'zh.hints': must be a list of strings")
+    elif "hints" in zh and isinstance(hints, list) and len(zh["hints"]) != len(hints):
+        problems.append(f"{where}: field 'zh.hints': {len(zh['hints'])} hints, but 'hints' has "
+                        f"{len(hints)}: each hint needs its translation")
     if check_folders and isinstance(ex_id, str) and ID_RE.match(ex_id):
         for kind in ("exercises", "solutions", "tests"):
             folder = course.root / kind / ex_id
@@ -264,4 +288,4 @@ def _load_exercise(course: Course, n: int, raw, problems: list[str], check_folde
     if len(problems) > bad:
         return None
     return Exercise(ex_id, raw["title"], raw["topic"], tuple(files), points, tl, tuple(requires),
-                    tuple(hints), limits, n)
+                    tuple(hints), limits, n, zh)

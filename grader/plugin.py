@@ -34,6 +34,8 @@ def pytest_addoption(parser):
                     help="folder holding <exercise>/ folders to test (default: solutions)")
     group.addoption("--netlab-visibility", choices=("visible", "all"), default="all",
                     help="'visible': run only tests a student may see")
+    group.addoption("--netlab-lang", choices=("en", "zh"), default=None,
+                    help="language of the feedback (default: NETLAB_LANG, the locale, English)")
     group.addoption("--netlab-results-fd", type=int, default=None,
                     help="(grader use) write JSON results to this file descriptor")
 
@@ -49,6 +51,9 @@ class Judge:
         target = Path(config.getoption("netlab_target"))
         self.target = target if target.is_absolute() else (Path.cwd() / target).resolve()
         self.visibility = config.getoption("netlab_visibility")
+        from . import i18n
+        self.lang = i18n.from_environment(config.getoption("netlab_lang"))
+        i18n.set_lang(self.lang)
         fd = config.getoption("netlab_results_fd")
         self.out = None
         if fd is not None:
@@ -84,16 +89,18 @@ class Judge:
         kw = mark.kwargs if mark else {}
         ex = self.exercise_of(item)
         doc = (getattr(item.obj, "__doc__", None) or "").strip().splitlines()
-        title = doc[0].strip() if doc else item.name.removeprefix("test_").replace("_", " ")
+        title = kw.get("title") or (doc[0].strip() if doc else
+                                    item.name.removeprefix("test_").replace("_", " "))
+        from .i18n import text
         return {
             "id": item.nodeid,
             "name": item.name,
-            "title": title,
+            "title": text(title, self.lang),
             "exercise": ex.id if ex else None,
             "max_score": kw.get("points") if kw.get("points") is not None else
             (self.course.default_points if ex else 0),
             "visibility": kw.get("visibility", "visible"),
-            "hint": kw.get("hint"),
+            "hint": text(kw.get("hint"), self.lang) or None,
             "time_limit": kw.get("time_limit") or (ex.time_limit if ex else self.course.time_limit),
         }
 

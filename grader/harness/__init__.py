@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from ..i18n import Text, say
 from .calls import Handed, PendingCall, StudentModule, StudentRaised
 from .feedback import CheckFailed, expect_bytes, expect_equal, show, show_bytes
 from .net import Peer, Wire, accept, bound_by, connected_pair, free_port, judge_host, listener, wait_listening
@@ -26,15 +27,17 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 def check(points: float = 1, *, hidden: bool = False, visibility: str | None = None,
-          hint: str | None = None, time_limit: float | None = None):
-    """Mark a test as a graded check (pytest marks underneath, so plain pytest runs it too)."""
+          hint=None, time_limit: float | None = None, title=None):
+    """Mark a test as a graded check (pytest marks underneath, so plain pytest runs it too).
+    `title` and `hint` are `say(en, zh)` texts (grader.i18n); without `title`, the first line
+    of the test's docstring is the (English-only) title."""
     import pytest  # here, not at import time: the grader CLI imports this package too
 
     visibility = visibility or ("hidden" if hidden else "visible")
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")
     return pytest.mark.netlab(points=points, visibility=visibility, hint=hint,
-                              time_limit=time_limit)
+                              time_limit=time_limit, title=title)
 
 
 @dataclass
@@ -117,6 +120,6 @@ __all__ = [
     "show_bytes", "Peer", "Wire", "accept", "listener", "connected_pair", "free_port", "judge_host",
     "wait_listening", "bound_by", "Completed", "Limits", "StudentProcess", "StudentTimeout", "StudentModule",
     "StudentRaised", "PendingCall", "Handed", "LossyPath", "drop", "dup", "hold", "forge", "UP",
-    "DOWN", "stderr_note", "VISIBILITIES",
+    "DOWN", "stderr_note", "VISIBILITIES", "say", "Text",
 ]
 assert sys.version_info >= (3, 11), "netlab needs Python 3.11+"

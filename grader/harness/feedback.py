@@ -5,6 +5,8 @@ judge's plugin turns its text into the test's `output`.
 """
 from __future__ import annotations
 
+from ..i18n import text
+
 SHOW_LIMIT = 80
 
 
@@ -60,6 +62,7 @@ class CheckFailed(AssertionError):
     def __init__(self, summary: str, *, sent: object = None, expected: object = None,
                  got: object = None, hint: str | None = None, has_expected: bool = False,
                  has_got: bool = False, detail: str | None = None):
+        summary, hint, detail = text(summary), text(hint) or None, text(detail) or None
         self.summary = summary
         self.hint = hint
         lines = [summary]
