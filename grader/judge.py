@@ -33,6 +33,10 @@ class JudgeResult:
     problem: str | None = None     # the judge itself failed (not the student's fault)
     seconds: float = 0.0
     visibility: str = "visible"
+    hidden_points: float = 0.0
+    isolation: str | None = None   # the one line that says how student code was confined
+    isolated: bool = True
+    refused: bool = False          # a submission not run: student code cannot be confined here
 
     @property
     def score(self) -> float:
@@ -50,6 +54,7 @@ class JudgeResult:
         return {
             "exercise": self.exercise, "target": self.target, "score": self.score,
             "max_score": self.max_score, "hidden_tests": self.hidden,
+            "hidden_points": self.hidden_points, "isolation": self.isolation,
             "visibility": self.visibility, "precheck": self.precheck, "problem": self.problem,
             "execution_time": round(self.seconds, 3),
             "tests": [{k: t[k] for k in ("name", "title", "score", "max_score", "status",
@@ -57,39 +62,58 @@ class JudgeResult:
         }
 
 
-def judge_command(course: Course, ex: Exercise, target: Path, visibility: str, fd: int | None) -> list[str]:
+def judge_command(course: Course, ex: Exercise, target: Path, visibility: str, fd: int | None,
+                  untrusted: bool = False) -> list[str]:
     cmd = [sys.executable, "-m", "pytest", str(course.root / "tests" / ex.id),
            "--rootdir", str(course.root), "-q", "--no-header", "-p", "no:cacheprovider",
            "--netlab-target", str(target), "--netlab-visibility", visibility]
     if fd is not None:
         cmd += ["--netlab-results-fd", str(fd)]
+    if untrusted:
+        cmd += ["--netlab-untrusted"]
     return cmd
 
 
+PASSED_ON = ("NETLAB_ISOLATION", "NETLAB_STUDENT_UID", "NETLAB_ZYGOTE")  # how to confine students
+
+
+def owns(course: Course, target: Path) -> bool:
+    """Is `target` code the course itself owns (its exercises/ or solutions/)? Anything else
+    is a submission: it is graded only where student code can be confined, unless the person
+    running the grader says --trust-submission."""
+    target = Path(target).resolve()
+    return target in ((course.root / "exercises").resolve(), (course.root / "solutions").resolve())
+
+
 def judge_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NETLAB_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_", "NETLAB_")) or k in PASSED_ON}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # hermetic and fast: only our plugin loads
     env.pop("PYTHONPATH", None)
     return env
 
 
 def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "visible",
-              margin: float = MARGIN_SECONDS) -> JudgeResult:
-    """Run the suite of `ex` against `target/<ex.id>` in a fresh pytest process."""
-    from .procs import become_subreaper, kill_strays, reap_orphan
+              margin: float = MARGIN_SECONDS, untrusted: bool = False) -> JudgeResult:
+    """Run the suite of `ex` against `target/<ex.id>` in a fresh pytest process.
+    `untrusted`: refuse (score nothing, say why) where student code cannot be confined."""
+    from .procs import become_subreaper, kill_strays, make_undumpable, reap_orphan
+    from .textsafe import visible
     become_subreaper()
+    make_undumpable()  # a student of our uid must not take our end of the results pipe
     started = time.monotonic()
     target = Path(target).resolve()
     result = JudgeResult(ex.id, str(target / ex.id), visibility=visibility)
     read_fd, write_fd = os.pipe()
     try:
         proc = subprocess.Popen(
-            judge_command(course, ex, target, visibility, write_fd), cwd=course.root,
+            judge_command(course, ex, target, visibility, write_fd, untrusted), cwd=course.root,
             env=judge_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True)
     finally:
         os.close(write_fd)
     collected: dict[str, dict] = {}
+    collected_once = False
     reported: dict[str, dict] = {}
     zygote_pid = None
     deadline = started + COLLECT_SECONDS
@@ -123,16 +147,26 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
                     except (ValueError, AttributeError):
                         result.problem = f"the judge sent an unreadable result: {line[:200]!r}"
                         continue
+                    if kind == "collected" and collected_once:
+                        continue  # the judge announces its checks once; nobody adds to them
                     if kind == "collected":
+                        collected_once = True
                         for t in event["tests"]:
                             collected[t["id"]] = t
                         result.hidden = event.get("hidden", 0)
+                        result.hidden_points = event.get("hidden_points", 0)
                         deadline = time.monotonic() + sum(
                             t["time_limit"] for t in event["tests"]) + margin
                     elif kind == "result" and event["id"] in collected:
                         reported[event["id"]] = event
                     elif kind == "zygote":
                         zygote_pid = event["pid"]
+                    elif kind == "isolation":
+                        result.isolation = event["line"]
+                        result.isolated = event["isolated"]
+                    elif kind == "refused":
+                        result.problem = event["why"]
+                        result.refused = True
                     elif kind == "precheck":
                         result.precheck = event["problem"]
                     elif kind == "collect_error":
@@ -168,7 +202,11 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
             # points come from what was collected, never from the result line alone
             got = {**info, "status": got["status"], "output": got["output"],
                    "score": info["max_score"] if got["status"] == "passed" else 0}
+        # student text (stderr, replies) reaches terminals, JSON and reports: no raw controls
+        got = {**got, "output": visible(str(got["output"])), "title": visible(str(got["title"]))}
         result.tests.append(got)
+    result.precheck = visible(result.precheck) if result.precheck else None
+    result.problem = visible(result.problem) if result.problem else None
     result.seconds = time.monotonic() - started
     return result
 

@@ -36,6 +36,8 @@ def pytest_addoption(parser):
                     help="'visible': run only tests a student may see")
     group.addoption("--netlab-lang", choices=("en", "zh"), default=None,
                     help="language of the feedback (default: NETLAB_LANG, the locale, English)")
+    group.addoption("--netlab-untrusted", action="store_true",
+                    help="(grader use) the target is a submission: refuse without isolation")
     group.addoption("--netlab-results-fd", type=int, default=None,
                     help="(grader use) write JSON results to this file descriptor")
 
@@ -68,6 +70,7 @@ class Judge:
         self.current: Sandbox | None = None
         self.timed_out: set[str] = set()
         self.hidden = 0
+        self.refused: str | None = None
 
     def emit(self, event: dict) -> None:
         if self.out is not None:
@@ -133,6 +136,20 @@ def pytest_configure(config):
     global _judge
     config.addinivalue_line("markers", "netlab(points, visibility, hint, time_limit): a graded check")
     _judge = Judge(config)
+    from .harness import isolation
+    isolation.HIDE.add(str(_judge.root))  # the course is not in the student's view
+    if _judge.out is not None:
+        plan = isolation.plan()
+        _judge.emit({"event": "isolation", "mode": plan.mode, "isolated": plan.isolated,
+                     "line": plan.describe()})
+        if config.getoption("netlab_untrusted") and not plan.isolated:
+            from .i18n import say
+            _judge.refused = say(
+                "refused to run this submission: student code cannot be confined on this machine "
+                "({why}). Run the grader as root, or where user namespaces are allowed; or, if you "
+                "trust this code, add --trust-submission.",
+                "拒绝运行这份提交：本机无法隔离学生代码（{why}）。请以 root 运行评分程序，或在允许用户命名空间的"
+                "机器上运行；如果你信任这份代码，加上 --trust-submission。", why=plan.why).render(_judge.lang)
     if _judge.out is not None or any(
             _judge.exercise_at(Path.cwd() / arg.split("::")[0]) for arg in config.args):
         # the fork server boots (~50 ms) on the other core while pytest collects
@@ -157,8 +174,15 @@ def pytest_collection_modifyitems(session, config, items):
         config.hook.pytest_deselected(items=hidden)
         items[:] = keep
     judge.hidden = len(hidden)
-    judge.emit({"event": "collected", "tests": [judge.info(i) for i in items],
-                "hidden": len(hidden)})
+    if judge.refused:  # announce the checks (they score 0), run none of them
+        judge.emit({"event": "refused", "why": judge.refused})
+        config.hook.pytest_deselected(items=list(items))
+        infos = [judge.info(i) for i in items]
+        items[:] = []
+    else:
+        infos = [judge.info(i) for i in items]
+    judge.emit({"event": "collected", "tests": infos, "hidden": len(hidden),
+                "hidden_points": sum(judge.info(i)["max_score"] for i in hidden)})
 
 
 def pytest_collectreport(report):

@@ -52,6 +52,9 @@ def print_result(result: JudgeResult, title: str, *, file=None, shown_target: st
         n = result.hidden
         console.print(Text(f"  {n} hidden check{'s' if n != 1 else ''} will also run when your work "
                            "is graded.", style="dim"))
+    if result.isolation:  # how student code was confined, always said, in one line
+        console.print(Text(f"  isolation: {result.isolation}",
+                           style="dim" if result.isolated else "bold yellow"))
     score = Text(f"{result.exercise}: {fmt_points(result.score)}/{fmt_points(result.max_score)} points",
                  style="bold green" if result.passed else "bold")
     console.print(score)

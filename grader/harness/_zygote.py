@@ -31,7 +31,8 @@ import struct  # noqa: F401
 import threading  # noqa: F401
 import time  # noqa: F401
 
-from _main import run_main  # found beside this file (sys.path[0])
+from _jail import confine  # found beside this file (sys.path[0])
+from _main import run_main
 
 
 def _subreaper() -> None:
@@ -42,10 +43,10 @@ def _subreaper() -> None:
         pass
 
 
-def _set_dumpable() -> None:
+def _set_dumpable(value: int = 1) -> None:
     try:
         import ctypes
-        ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: the judge reads our /proc
+        ctypes.CDLL(None).prctl(4, value, 0, 0, 0)  # PR_SET_DUMPABLE: the judge reads our /proc
     except (OSError, AttributeError):
         pass
 
@@ -79,11 +80,7 @@ def child(req: dict, fds: list[int], ctl: socket.socket, wake: int, paths: list[
         os.environ.update(req["env"])
         for name, (soft, hard) in req["rlimits"].items():
             resource.setrlimit(getattr(resource, name), (soft, hard))
-        if req.get("ids"):
-            uid, gid = req["ids"]
-            os.setgroups([])
-            os.setgid(gid)
-            os.setuid(uid)
+        confine(req.get("jail"), req.get("ids"))  # private filesystem view, student uid
         _set_dumpable()
         sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
@@ -134,6 +131,7 @@ def main() -> None:
     ctl = socket.socket(fileno=int(sys.argv[1]))
     paths = [p for p in sys.argv[2].split(":") if p]
     _subreaper()
+    _set_dumpable(0)  # a student of the same uid must not trace us or take our fds
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)

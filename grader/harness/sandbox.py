@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..procs import TAG_VAR, _proc_children, _state, kill_strays
+from . import isolation
 
 HERE = Path(__file__).resolve().parent
 LAUNCHER = HERE / "_launch.py"
@@ -58,9 +59,7 @@ class Limits:
 
 @functools.cache
 def _site_paths() -> list[str]:
-    import site
-    paths = [*site.getsitepackages(), site.getusersitepackages()] if hasattr(site, "getsitepackages") else []
-    return [p for p in paths if os.path.isdir(p)]
+    return isolation.site_paths()
 
 
 def _uid_process_count(uid: int | None = None) -> int:
@@ -102,17 +101,15 @@ def rlimits(limits: Limits, ids: tuple[int, int] | None = None) -> dict[str, tup
     return out
 
 
-def _preexec(limits: Limits, ids: tuple[int, int] | None = None):
-    """rlimits (and the switch to the student uid) applied between fork and exec."""
+def _preexec(limits: Limits, ids: tuple[int, int] | None = None, jail: dict | None = None):
+    """rlimits, then the jail and the switch to the student uid, between fork and exec."""
     values = rlimits(limits, ids)
+    from ._jail import confine
 
     def apply() -> None:
         for name, pair in values.items():
             resource.setrlimit(getattr(resource, name), pair)
-        if ids is not None:
-            os.setgroups([])
-            os.setgid(ids[1])
-            os.setuid(ids[0])
+        confine(jail, ids)
     return apply
 
 
@@ -414,57 +411,6 @@ def copy_target(src: Path, dest: Path) -> Path:
     return dest
 
 
-def _open_to_others(path: str, need: int) -> bool:
-    """Can a user with no relation to the owner reach `path` (every folder above it o+x) and
-    use it with `need` (stat mode bits for 'others')?"""
-    path = os.path.realpath(path)
-    try:
-        if os.stat(path).st_mode & need != need:
-            return False
-        parent = os.path.dirname(path)
-        while True:
-            if not os.stat(parent).st_mode & 0o001:
-                return False
-            if parent == "/":
-                return True
-            parent = os.path.dirname(parent)
-    except OSError:
-        return False
-
-
-ISOLATION_NOTE = ""
-
-
-@functools.cache
-def student_ids() -> tuple[int, int] | None:
-    """The (uid, gid) student code runs as. A judge running as root drops students to an
-    unprivileged uid of their own: 1,000,000 + the judge's pid, unique among live judges, so
-    a student's `kill(-1)` or /proc snooping reaches only its own processes - never the judge's
-    results pipe, memory or another judge's students. NETLAB_STUDENT_UID sets a fixed uid
-    instead; 'keep' keeps root. Non-root judges keep their uid: non-dumpable, the judge is then
-    out of a student's reach through /proc. If the interpreter or the harness files are not
-    reachable by other users (e.g. Python installed under /root), students keep the judge's
-    uid and ISOLATION_NOTE says why."""
-    global ISOLATION_NOTE
-    if os.geteuid() != 0:
-        return None
-    choice = os.environ.get("NETLAB_STUDENT_UID", "")
-    if choice == "keep":
-        ISOLATION_NOTE = "student code runs as root (NETLAB_STUDENT_UID=keep)"
-        return None
-    needs = [(sys.executable, 0o005), (str(LAUNCHER), 0o004), (str(DRIVER), 0o004),
-             (str(HERE / "_main.py"), 0o004),
-             *((p, 0o005) for p in _site_paths())]
-    blocked = [p for p, need in needs if not _open_to_others(p, need)]
-    if blocked:
-        ISOLATION_NOTE = (f"student code runs as root: {blocked[0]} is not reachable by other "
-                          "users (install Python and netlab where every user can read them, or "
-                          "run the grader as a non-root user)")
-        return None
-    uid = int(choice) if choice else 1_000_000 + os.getpid()
-    return uid, uid
-
-
 _OPEN: set[str] = set()  # tags of this process's sandboxes that are not cleaned up yet
 
 
@@ -487,7 +433,7 @@ class Sandbox:
     def _prepare(self) -> Path:
         if not self._copied:
             _OPEN.add(self.tag)
-            self.ids = student_ids()
+            self.ids = isolation.plan().ids
             if self.workdir is None:
                 import tempfile
                 self.workdir = Path(tempfile.mkdtemp(prefix="netlab-work-"))
@@ -530,15 +476,16 @@ class Sandbox:
     def _start(self, cmd, zargv, argv, name, wall_seconds, limits, pass_fds, keep_stdout, env, fresh):
         from . import zygote
         environ = scrubbed_env(self.workdir, self.tag, env)
+        jail = isolation.for_workdir(self.workdir)
         z = None if fresh else zygote.get(_site_paths())
         if z is not None:
             popen = zygote.spawn_child(z, zargv, str(self.workdir), environ, rlimits(limits, self.ids),
-                                       self.ids, limits.socket_timeout, pass_fds)
+                                       self.ids, limits.socket_timeout, pass_fds, jail)
         else:
             popen = subprocess.Popen(
                 cmd, cwd=self.workdir, env=environ,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                start_new_session=True, pass_fds=pass_fds, preexec_fn=_preexec(limits, self.ids),
+                start_new_session=True, pass_fds=pass_fds, preexec_fn=_preexec(limits, self.ids, jail),
             )
         proc = StudentProcess(popen, name, argv, wall_seconds or self.wall_seconds, keep_stdout)
         self.procs.append(proc)

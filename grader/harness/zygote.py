@@ -148,7 +148,7 @@ def current_pid() -> int | None:
 
 
 def spawn_child(zygote: Zygote, argv: list[str], cwd: str, env: dict, rlimits: dict,
-                ids, socket_timeout: float, pass_fds: tuple) -> ZygoteChild:
+                ids, socket_timeout: float, pass_fds: tuple, jail: dict | None = None) -> ZygoteChild:
     """Fork a student process: pipes for 0/1/2 are made here, their far ends sent along."""
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -156,6 +156,7 @@ def spawn_child(zygote: Zygote, argv: list[str], cwd: str, env: dict, rlimits: d
     try:
         pid = zygote.spawn({"argv": argv, "cwd": cwd, "env": env, "rlimits": rlimits,
                             "ids": list(ids) if ids else None, "socket_timeout": socket_timeout,
+                            "jail": jail,
                             "fds": [0, 1, 2, *pass_fds]}, [in_r, out_w, err_w, *pass_fds])
     finally:
         for fd in (in_r, out_w, err_w):

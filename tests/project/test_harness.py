@@ -429,9 +429,9 @@ def test_forked_student_has_only_its_own_descriptors(make_student):
 
 def test_fork_bomb_is_held_by_the_process_limit(make_student):
     """A (bounded) fork loop: RLIMIT_NPROC stops it, cleanup takes every child."""
-    from grader.harness.sandbox import ISOLATION_NOTE, student_ids
-    if os.geteuid() == 0 and student_ids() is None:
-        pytest.skip(f"RLIMIT_NPROC does not bind root: {ISOLATION_NOTE}")
+    from grader.harness import isolation
+    if os.geteuid() == 0 and isolation.plan().ids is None:
+        pytest.skip(f"RLIMIT_NPROC does not bind root: {isolation.plan().describe()}")
     student = make_student({"bomb.py": """
         import os, time
         made = 0

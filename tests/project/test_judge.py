@@ -6,7 +6,7 @@ import pytest
 
 from conftest import grader
 from grader import course as course_mod
-from grader.harness import sandbox
+from grader.harness import isolation
 from grader.judge import run_judge
 
 FORGED = {"event": "result", "id": "tests/forge/test_forge.py::test_cannot_be_faked",
@@ -70,8 +70,9 @@ def test_inherited_fds_stdout_and_files_cannot_forge_a_result(course_dir):
 
 
 def test_judge_proc_fds_are_out_of_reach(course_dir, monkeypatch):
-    if sandbox.student_ids() is None and sandbox.ISOLATION_NOTE:
-        pytest.skip(sandbox.ISOLATION_NOTE)
+    plan = isolation.plan()
+    if not plan.isolated:
+        pytest.skip(plan.describe())
     monkeypatch.setenv("FORGE_PROC", "1")
     course = forge_course(course_dir)
     result = run_judge(course, course.get("forge"), course.root / "exercises")

@@ -1,0 +1,173 @@
+"""How student code is kept from the judge, the course and other students: which mode this
+machine allows, what the student's filesystem view holds, and the one line that says so.
+
+Modes, best first (the judge probes once, in a forked child, which one works here):
+- "jail+uid"  grader is root: a private mount namespace (only the system folders, Python and
+              the student's working copy; see _jail.py) and a uid of the student's own
+              (1,000,000 + the judge's pid), so it cannot read, signal or trace the judge, the
+              grader, or another judge's students.
+- "jail"      grader is not root: a user namespace with the same private view; student code
+              keeps the grader's uid (it can still signal the grader's processes: it can hurt
+              only its own checks), has no capability and no /proc.
+- "uid"       root without mount namespaces (e.g. a container): own uid only; needs Python
+              and the harness where every user can read them.
+- "none"      student code runs with the grader's own rights.
+NETLAB_ISOLATION=uid|none asks for less (tests of the weaker modes); NETLAB_STUDENT_UID sets the
+student uid ('keep': mode none for root).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import site
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SYSTEM_RO = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+HIDE: set[str] = set()   # folders that must not appear in the student's view (the course)
+
+
+@dataclass
+class Plan:
+    mode: str
+    ids: tuple[int, int] | None = None
+    why: str = ""                       # why not a stronger mode
+    jail: dict | None = field(default=None, repr=False)
+
+    @property
+    def isolated(self) -> bool:
+        return self.mode != "none"
+
+    def describe(self) -> str:
+        from ..i18n import say
+        if self.mode == "jail+uid":
+            return say("student code runs as uid {uid} in a private filesystem view "
+                       "(mount namespace)", "学生代码以 uid {uid} 运行在私有的文件系统视图中（挂载命名空间）",
+                       uid=self.ids[0]).render()
+        if self.mode == "jail":
+            return say("student code runs in a user namespace with a private filesystem view "
+                       "(same uid as you)", "学生代码运行在用户命名空间中，只看得到私有的文件系统视图（与你同一个 uid）").render()
+        if self.mode == "uid":
+            return say("student code runs as uid {uid}, without a private filesystem view ({why})",
+                       "学生代码以 uid {uid} 运行，没有私有的文件系统视图（{why}）",
+                       uid=self.ids[0], why=self.why).render()
+        return say("NO isolation: student code runs with your rights ({why})",
+                   "没有任何隔离：学生代码以你的权限运行（{why}）", why=self.why).render()
+
+
+def site_paths() -> list[str]:
+    paths = [*site.getsitepackages(), site.getusersitepackages()] if hasattr(site, "getsitepackages") else []
+    return [p for p in paths if os.path.isdir(p)]
+
+
+def _python_paths() -> list[str]:
+    """The interpreter, its standard library and the installed packages (venv and base)."""
+    exe = os.path.realpath(sys.executable)
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(exe), os.path.dirname(os.path.abspath(sys.executable)), *site_paths()}
+    return sorted(os.path.realpath(p) for p in paths if p and os.path.exists(p))
+
+
+def jail_spec(mode: str, workdir: str | None = None, extra_ro: tuple = ()) -> dict:
+    ro = [*SYSTEM_RO, *_python_paths(), str(HERE), *extra_ro]
+    ro = [p for i, p in enumerate(ro) if p not in ro[:i]]
+    return {"mode": "root" if mode == "jail+uid" else "userns", "root": _jail_root(),
+            "ro": ro, "rw": [workdir] if workdir else [], "hide": sorted(HIDE),
+            "proc": mode == "jail+uid", "cwd": workdir or "/"}
+
+
+@functools.cache
+def _jail_root() -> str:
+    """An empty folder that each student's jail mounts its tmpfs root on (in its own
+    namespace: the folder itself stays empty)."""
+    path = tempfile.mkdtemp(prefix="netlab-jail-")
+    import atexit
+    atexit.register(lambda: os.rmdir(path) if os.path.isdir(path) else None)
+    return path
+
+
+def _open_to_others(path: str, need: int) -> bool:
+    """Can a user with no relation to the owner reach `path` (every folder above it o+x) and
+    use it with `need` (stat mode bits for 'others')?"""
+    path = os.path.realpath(path)
+    try:
+        if os.stat(path).st_mode & need != need:
+            return False
+        parent = os.path.dirname(path)
+        while True:
+            if not os.stat(parent).st_mode & 0o001:
+                return False
+            if parent == "/":
+                return True
+            parent = os.path.dirname(parent)
+    except OSError:
+        return False
+
+
+def _probe(mode: str, ids) -> str | None:
+    """Try the jail in a forked child (a few ms, once per judge): None if it works, else why."""
+    if not sys.platform.startswith("linux"):
+        return "not Linux"
+    from . import _jail
+    spec = jail_spec(mode)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child calls nothing but syscalls, then _exit
+        os.close(r)
+        try:
+            _jail.confine(spec, ids)
+            os.listdir("/")
+            code = 0
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            os.write(w, str(exc).encode()[:500])
+            code = 1
+        os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        why = f.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    return None if os.waitstatus_to_exitcode(status) == 0 else (why or "the jail could not be set up")
+
+
+@functools.cache
+def plan() -> Plan:
+    """The isolation of this judge's student processes (probed once)."""
+    wanted = os.environ.get("NETLAB_ISOLATION", "auto")
+    if wanted == "none":
+        return Plan("none", why="NETLAB_ISOLATION=none")
+    if os.geteuid() == 0:
+        choice = os.environ.get("NETLAB_STUDENT_UID", "")
+        if choice == "keep":
+            return Plan("none", why="NETLAB_STUDENT_UID=keep")
+        uid = int(choice) if choice else 1_000_000 + os.getpid()
+        ids = (uid, uid)
+        why = "NETLAB_ISOLATION=uid" if wanted == "uid" else _probe("jail+uid", ids)
+        if why is None:
+            return Plan("jail+uid", ids, jail=jail_spec("jail+uid"))
+        needs = [(sys.executable, 0o005), (str(HERE / "_launch.py"), 0o004),
+                 (str(HERE / "_driver.py"), 0o004), (str(HERE / "_main.py"), 0o004),
+                 *((p, 0o005) for p in site_paths())]
+        blocked = [p for p, need in needs if not _open_to_others(p, need)]
+        if blocked:
+            return Plan("none", why=f"no mount namespace ({why}), and {blocked[0]} is not "
+                                    "reachable by other users")
+        return Plan("uid", ids, why=f"no mount namespace: {why}")
+    if wanted == "uid":
+        return Plan("none", why="NETLAB_ISOLATION=uid, but only root can switch uids")
+    why = _probe("jail", None)
+    if why is None:
+        return Plan("jail", jail=jail_spec("jail"))
+    return Plan("none", why=f"user namespaces are not available here: {why}; install "
+                            "bubblewrap's kernel support (sysctl kernel.unprivileged_userns_clone=1) "
+                            "or run the grader as root")
+
+
+def for_workdir(workdir: Path) -> dict | None:
+    """The jail spec of one sandbox: the plan's, with its working copy bound read-write."""
+    p = plan()
+    if p.jail is None:
+        return None
+    return {**p.jail, "rw": [str(workdir)], "cwd": str(workdir), "hide": sorted(HIDE)}
