@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import warm as warm_mod
 from .course import Course, Exercise
 
 COLLECT_SECONDS = 30.0   # time for pytest to start and collect the suite
@@ -64,9 +65,10 @@ class JudgeResult:
 
 def judge_command(course: Course, ex: Exercise, target: Path, visibility: str, fd: int | None,
                   untrusted: bool = False) -> list[str]:
+    from .i18n import lang  # the grader's language (or this thread's: see i18n.using)
     cmd = [sys.executable, "-m", "pytest", str(course.root / "tests" / ex.id),
            "--rootdir", str(course.root), "-q", "--no-header", "-p", "no:cacheprovider",
-           "--netlab-target", str(target), "--netlab-visibility", visibility]
+           "--netlab-target", str(target), "--netlab-visibility", visibility, "--netlab-lang", lang()]
     if fd is not None:
         cmd += ["--netlab-results-fd", str(fd)]
     if untrusted:
@@ -94,7 +96,8 @@ def judge_env() -> dict:
 
 
 def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "visible",
-              margin: float = MARGIN_SECONDS, untrusted: bool = False) -> JudgeResult:
+              margin: float = MARGIN_SECONDS, untrusted: bool = False,
+              warm: bool = True) -> JudgeResult:
     """Run the suite of `ex` against `target/<ex.id>` in a fresh pytest process.
     `untrusted`: refuse (score nothing, say why) where student code cannot be confined."""
     from .procs import become_subreaper, kill_strays, make_undumpable, reap_orphan
@@ -105,11 +108,20 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
     target = Path(target).resolve()
     result = JudgeResult(ex.id, str(target / ex.id), visibility=visibility)
     read_fd, write_fd = os.pipe()
+    cmd = judge_command(course, ex, target, visibility, write_fd, untrusted)
     try:
-        proc = subprocess.Popen(
-            judge_command(course, ex, target, visibility, write_fd, untrusted), cwd=course.root,
-            env=judge_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, pass_fds=(write_fd,), start_new_session=True)
+        proc = None
+        if warm and warm_mod.enabled():  # a fork of the warm process, if one answers
+            proc = warm_mod.start_judge(course.root, cmd[3:], course.root, judge_env(), write_fd)
+            if proc is None and warm_mod.required():
+                os.close(read_fd)
+                result.problem = "NETLAB_WARM=require, but no warm judge answered"
+                return result
+        if proc is None:
+            proc = subprocess.Popen(
+                cmd, cwd=course.root, env=judge_env(), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
+                start_new_session=True)
     finally:
         os.close(write_fd)
     collected: dict[str, dict] = {}

@@ -133,36 +133,54 @@ def _probe(mode: str, ids) -> str | None:
 
 
 @functools.cache
-def plan() -> Plan:
-    """The isolation of this judge's student processes (probed once)."""
+def probe_mode() -> tuple[str, str]:
+    """The strongest mode this machine allows, and why not a stronger one (probed once per
+    process tree: a warm judge probes before it forks its judges)."""
     wanted = os.environ.get("NETLAB_ISOLATION", "auto")
     if wanted == "none":
-        return Plan("none", why="NETLAB_ISOLATION=none")
+        return "none", "NETLAB_ISOLATION=none"
     if os.geteuid() == 0:
-        choice = os.environ.get("NETLAB_STUDENT_UID", "")
-        if choice == "keep":
-            return Plan("none", why="NETLAB_STUDENT_UID=keep")
-        uid = int(choice) if choice else 1_000_000 + os.getpid()
-        ids = (uid, uid)
-        why = "NETLAB_ISOLATION=uid" if wanted == "uid" else _probe("jail+uid", ids)
+        if os.environ.get("NETLAB_STUDENT_UID", "") == "keep":
+            return "none", "NETLAB_STUDENT_UID=keep"
+        uid = 1_000_000 + os.getpid()
+        why = "NETLAB_ISOLATION=uid" if wanted == "uid" else _probe("jail+uid", (uid, uid))
         if why is None:
-            return Plan("jail+uid", ids, jail=jail_spec("jail+uid"))
+            return "jail+uid", ""
         needs = [(sys.executable, 0o005), (str(HERE / "_launch.py"), 0o004),
                  (str(HERE / "_driver.py"), 0o004), (str(HERE / "_main.py"), 0o004),
                  *((p, 0o005) for p in site_paths())]
         blocked = [p for p, need in needs if not _open_to_others(p, need)]
         if blocked:
-            return Plan("none", why=f"no mount namespace ({why}), and {blocked[0]} is not "
-                                    "reachable by other users")
-        return Plan("uid", ids, why=f"no mount namespace: {why}")
+            return "none", (f"no mount namespace ({why}), and {blocked[0]} is not reachable "
+                            "by other users")
+        return "uid", f"no mount namespace: {why}"
     if wanted == "uid":
-        return Plan("none", why="NETLAB_ISOLATION=uid, but only root can switch uids")
+        return "none", "NETLAB_ISOLATION=uid, but only root can switch uids"
     why = _probe("jail", None)
     if why is None:
-        return Plan("jail", jail=jail_spec("jail"))
-    return Plan("none", why=f"user namespaces are not available here: {why}; install "
-                            "bubblewrap's kernel support (sysctl kernel.unprivileged_userns_clone=1) "
-                            "or run the grader as root")
+        return "jail", ""
+    return "none", (f"user namespaces are not available here: {why}; allow them "
+                    "(sysctl kernel.unprivileged_userns_clone=1) or run the grader as root")
+
+
+_PLANS: dict[int, Plan] = {}
+
+
+def plan() -> Plan:
+    """The isolation of this judge's student processes. The student uid is 1,000,000 + the
+    judge's pid (NETLAB_STUDENT_UID sets one), unique among live judges: students of two
+    judges cannot signal or read each other."""
+    me = os.getpid()
+    if me not in _PLANS:
+        mode, why = probe_mode()
+        ids = None
+        if mode in ("jail+uid", "uid"):
+            choice = os.environ.get("NETLAB_STUDENT_UID", "")
+            uid = int(choice) if choice else 1_000_000 + me
+            ids = (uid, uid)
+        jail = jail_spec(mode) if mode in ("jail+uid", "jail") else None
+        _PLANS[me] = Plan(mode, ids, why, jail)
+    return _PLANS[me]
 
 
 def for_workdir(workdir: Path) -> dict | None:

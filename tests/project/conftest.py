@@ -13,6 +13,9 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
+# Judges of the project's tests run cold: a warm process per throwaway course would outlive
+# its test. tests/project/test_warm.py starts (and stops) the warm ones it tests.
+os.environ["NETLAB_WARM"] = "0"
 
 
 def _children() -> set[int]:

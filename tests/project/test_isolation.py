@@ -175,7 +175,7 @@ def _grade(course: Path, target: Path, python: str = sys.executable, user: int |
     if user is not None:
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("NETLAB_", "PYTEST_"))}
-    environ.update(env or {}, HOME=str(course.parent))
+    environ.update(env or {}, HOME=str(course.parent), NETLAB_WARM="0")
     return subprocess.run(cmd, cwd=course, env=environ, capture_output=True, text=True, timeout=120)
 
 
@@ -312,7 +312,8 @@ def test_terminal_escapes_in_student_output_are_shown_not_obeyed(tmp_path):
     for as_json in (True, False):
         cmd = [sys.executable, "-m", "grader", "check", "tcp_echo", "--target", str(target)]
         out = subprocess.run(cmd + (["--json"] if as_json else []), cwd=course, capture_output=True,
-                             text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"}).stdout
+                             text=True, timeout=60, env={**os.environ, "NO_COLOR": "1",
+                                                         "NETLAB_WARM": "0"}).stdout
         shown = json.loads(out)["tests"][0]["output"] if as_json else out
         assert "\x1b" not in shown and "\r" not in shown and "\u202e" not in shown
         assert "\\x1b[2J" in shown and "\\u202e" in shown

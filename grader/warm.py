@@ -1,0 +1,407 @@
+"""The warm judge: a process with pytest, the plugin and the harness already imported, which
+forks one fresh judge per check instead of paying Python's and pytest's start every time.
+
+It never runs student code itself, and never imports a suite: the forked judge collects the
+suite (an edited suite is always the one that runs), starts its own fork server and confines
+its students exactly as a cold judge does, and reports on the results pipe the grader made and
+handed over. The warm process belongs to the user who started it: it listens on a Unix socket
+in a private (0700) runtime folder, answers only its own uid (SO_PEERCRED), is non-dumpable,
+exits after IDLE_SECONDS without work, and steps aside (telling the client to run cold) once
+any of grader's own files changed since it started.
+
+    python -m grader.warm --root COURSE      (started in the background by the first check)
+
+Protocol (one connection per judge): the client sends one JSON request {"args", "cwd", "env",
+"results_fd"} with two descriptors (the results pipe's write end, the log pipe's write end);
+the server answers {"pid": N} (or {"cold": reason}) and later {"exit": code}. If the client
+goes away first, the judge's process group is killed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+IDLE_SECONDS = 15 * 60
+PACKAGE = Path(__file__).resolve().parent
+
+
+def runtime_dir() -> Path | None:
+    """$XDG_RUNTIME_DIR/netlab (or /tmp/netlab-<uid>), private to this user; None if it is
+    not ours or not private (then nobody gets a warm judge)."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    path = Path(base, "netlab") if base else Path(f"/tmp/netlab-{os.getuid()}")
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return None
+    return path
+
+
+def socket_path(root: Path) -> Path | None:
+    folder = runtime_dir()
+    if folder is None:
+        return None
+    key = hashlib.sha256(f"{Path(root).resolve()}\0{sys.executable}".encode()).hexdigest()[:20]
+    return folder / f"warm-{key}.sock"
+
+
+def _sources_stamp() -> dict[str, int]:
+    """mtimes of grader's own files: a change means the warm process holds old code."""
+    stamp = {}
+    for path in PACKAGE.rglob("*.py"):
+        try:
+            stamp[str(path)] = path.stat().st_mtime_ns
+        except OSError:
+            pass
+    return stamp
+
+
+# -- the client side (in `grader check`, `selftest`, `watch`) ---------------------------------
+
+class WarmJudge:
+    """A judge forked by the warm process, with the bits of Popen that run_judge uses."""
+
+    def __init__(self, conn: socket.socket, pid: int, log_r: int):
+        self.conn = conn
+        self.pid = pid
+        self.stdout = os.fdopen(log_r, "rb")
+        self.returncode: int | None = None
+
+    def _read_exit(self, timeout: float | None) -> None:
+        if self.returncode is not None:
+            return
+        self.conn.settimeout(timeout)
+        try:
+            data = self.conn.recv(4096)
+        except (socket.timeout, BlockingIOError):
+            return
+        except OSError:
+            data = b""
+        if data:
+            self.returncode = json.loads(data.split(b"\n")[0]).get("exit", -9)
+        else:  # the warm process died: its judges were killed with it
+            self.returncode = -9
+        self.conn.close()
+
+    def poll(self) -> int | None:
+        self._read_exit(0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._read_exit(timeout)
+        if self.returncode is None:
+            raise subprocess.TimeoutExpired(f"warm judge {self.pid}", timeout)
+        return self.returncode
+
+
+def enabled() -> bool:
+    """NETLAB_WARM=0 (or `grader check --cold`): every judge cold. NETLAB_WARM=require: only a
+    warm judge (started and waited for if need be); the tests and the benchmark use it."""
+    return os.environ.get("NETLAB_WARM", "1") != "0" and sys.platform.startswith("linux")
+
+
+def required() -> bool:
+    return os.environ.get("NETLAB_WARM") == "require"
+
+
+def start_judge(root: Path, args: list[str], cwd: Path, env: dict, results_fd: int) -> WarmJudge | None:
+    """Hand one judge to this course's warm process; None means: run it cold (and, when no
+    warm process answers, one is started in the background for the next check)."""
+    path = socket_path(root)
+    if path is None:
+        return None
+    request = {"args": args, "cwd": str(cwd), "env": env, "results_fd": results_fd}
+    for attempt in (1, 2):
+        got = _request(path, request, results_fd)
+        if isinstance(got, WarmJudge):
+            return got
+        # nobody listens, or the warm process holds old code: start a new one
+        if not required() or attempt == 2:
+            launch(root)
+            return None
+        if not launch(root, wait=True):
+            return None
+    return None
+
+
+def _request(path: Path, request: dict, results_fd: int) -> "WarmJudge | str":
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(str(path))
+    except OSError:
+        conn.close()
+        return "absent"
+    log_r, log_w = os.pipe()
+    try:
+        socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [results_fd, log_w])
+        conn.settimeout(10)
+        reply = json.loads(conn.recv(4096).split(b"\n")[0])
+    except (OSError, ValueError):
+        reply = {"cold": "no answer"}
+    finally:
+        os.close(log_w)
+    if "pid" not in reply:
+        conn.close()
+        os.close(log_r)
+        return reply.get("cold", "no answer")
+    return WarmJudge(conn, reply["pid"], log_r)
+
+
+def launch(root: Path, wait: bool = False) -> bool:
+    """Start the warm process for this course in the background (it outlives this command).
+    `wait`: until it listens (it says so on its stdout), at most 30 s."""
+    from .judge import judge_env
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "grader.warm", "--root", str(root)],
+                                cwd=root, env=judge_env(), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE if wait else subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return False
+    if not wait:
+        return True
+    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    line = proc.stdout.readline() if ready else b""
+    proc.stdout.close()
+    return line.strip() in (b"ready", b"already")
+
+
+def stop(root: Path) -> bool:
+    """Ask this course's warm process to exit (tests, and `grader warm --stop`)."""
+    path = socket_path(root)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(str(path))
+            conn.sendall(b'{"stop": true}\n')
+            conn.settimeout(5)
+            conn.recv(100)
+        return True
+    except (OSError, TypeError):
+        return False
+
+
+# -- the server side ---------------------------------------------------------------------------
+
+def _preload() -> None:
+    """Import what every judge needs, so a fork starts where a cold judge is after ~0.3 s."""
+    import importlib
+
+    import pytest  # noqa: F401
+    from _pytest.config import default_plugins
+    for name in default_plugins:
+        try:
+            importlib.import_module(f"_pytest.{name}")
+        except ImportError:
+            pass
+    from . import course, i18n, plugin, procs  # noqa: F401
+    from .harness import calls, feedback, isolation, net, sandbox, udp, zygote  # noqa: F401
+    isolation.probe_mode()  # the forked judges inherit the answer
+
+
+def _say(word: str) -> None:
+    """Tell a launcher that waits (its stdout is a pipe) that we listen; then let go of it."""
+    try:
+        os.write(1, word.encode() + b"\n")
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    except OSError:
+        pass
+
+
+def _peer_uid(conn: socket.socket) -> int:
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[1]
+
+
+def _run_judge_child(request: dict, fds: list[int], listener: socket.socket, conns) -> None:
+    """In the forked child: become a judge process and run pytest; never returns."""
+    code = 70
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)
+        listener.close()
+        for c in conns:
+            c.close()
+        results, log = fds
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        target = request["results_fd"]
+        if results != target:
+            os.dup2(results, target)
+            os.close(results)
+        for fd in (null, log):
+            if fd > 2 and fd != target:
+                os.close(fd)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.stdout = os.fdopen(1, "w", buffering=1)
+        sys.stderr = os.fdopen(2, "w", buffering=1)
+        import pytest
+        code = int(pytest.main(request["args"]))
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - the grader sees the log and a non-zero exit
+        import traceback
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
+def serve(root: Path, idle: float = IDLE_SECONDS) -> int:
+    from .procs import become_subreaper, make_undumpable
+    path = socket_path(root)
+    if path is None:
+        return 1
+    make_undumpable()
+    become_subreaper()
+    _preload()
+    stamp = _sources_stamp()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.connect(str(path))  # another warm process already serves this course
+        probe.close()
+        _say("already")
+        return 0
+    except OSError:
+        pass
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    listener.bind(str(path))
+    os.chmod(path, 0o600)
+    ours = os.stat(path).st_ino
+    listener.listen(64)
+    _say("ready")
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    judges: dict[int, socket.socket] = {}   # judge pid -> its client's connection
+    last = time.monotonic()
+    stepping_aside = False
+    while True:
+        waiting = [listener] if not stepping_aside else []
+        ready, _, _ = select.select([*waiting, wake_r, *judges.values()], [], [], 30)
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+            _reap(judges)
+        for conn in [c for c in ready if c not in (listener, wake_r)]:
+            pid = next((p for p, c in judges.items() if c is conn), None)
+            try:
+                gone = conn.recv(1, socket.MSG_PEEK) == b""
+            except OSError:
+                gone = True
+            if gone and pid is not None:  # the client left: its judge goes too
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if listener in ready:
+            last = time.monotonic()
+            conn, _ = listener.accept()
+            try:
+                if _peer_uid(conn) != os.getuid():
+                    conn.close()
+                    continue
+                conn.settimeout(10)
+                msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 4)
+                request = json.loads(msg.split(b"\n")[0])
+            except (OSError, ValueError):
+                conn.close()
+                continue
+            if request.get("stop") or _sources_stamp() != stamp or len(fds) != 2:
+                # step aside first (no new client reaches us), then say so
+                stepping_aside = True
+                _unlink_if_ours(path, ours)
+                listener.close()
+                for fd in fds:
+                    os.close(fd)
+                conn.sendall(b'{"stopped": true}\n' if request.get("stop") else b'{"cold": "stale"}\n')
+                conn.close()
+            else:
+                pid = os.fork()
+                if pid == 0:
+                    _run_judge_child(request, fds, listener, list(judges.values()) + [conn])
+                for fd in fds:
+                    os.close(fd)
+                judges[pid] = conn
+                conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        if judges:
+            last = time.monotonic()
+        elif stepping_aside or time.monotonic() - last > idle:
+            if not stepping_aside:
+                _unlink_if_ours(path, ours)
+            return 0
+
+
+def _unlink_if_ours(path: Path, inode: int) -> None:
+    """Remove our socket, not one a newer warm process has bound at the same path."""
+    try:
+        if os.stat(path).st_ino == inode:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def _reap(judges: dict[int, socket.socket]) -> None:
+    """Collect ended children: a judge's exit code goes to its client; anything else that
+    came to us (we are a subreaper: a dead judge's orphans) is killed and reaped."""
+    from .procs import _proc_children
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+        conn = judges.pop(pid, None)
+        if conn is not None:
+            try:
+                conn.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+            except OSError:
+                pass
+            conn.close()
+    for pid in _proc_children(os.getpid()):
+        if pid not in judges:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m grader.warm")
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--idle", type=float, default=IDLE_SECONDS)
+    args = parser.parse_args(argv)
+    return serve(args.root.resolve(), args.idle)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

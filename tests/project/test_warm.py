@@ -1,0 +1,182 @@
+"""The warm judge: same results as a cold one, private to its user, out of student code's reach,
+replaced when it dies or when grader's own files change."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+MAIN = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A copy of the course in a folder every user can reach, with its own runtime folder;
+    its warm process is stopped at the end."""
+    base = Path(tempfile.mkdtemp(prefix="netlab-warm-", dir="/tmp"))
+    base.chmod(0o755)
+    root = base / "course"
+    shutil.copytree(MAIN, root, ignore=shutil.ignore_patterns(
+        ".git", ".venv", ".netlab", "__pycache__", "*.egg-info", "bench", ".ci"))
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    yield root, runtime
+    stop(root, runtime)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def stop(root: Path, runtime: Path) -> None:
+    """Stop the course's warm process and wait until it is gone (it may be our child: this
+    test process is a subreaper, as the judge plugin makes it)."""
+    if not list(runtime.glob("netlab/warm-*.sock")):
+        return
+    pid = warm_pid(runtime)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    subprocess.run([sys.executable, "-c", f"from grader import warm; warm.stop({str(root)!r})"],
+                   cwd=root, env=env, timeout=30)
+    import select
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    select.select([fd], [], [], 30)
+    os.close(fd)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+
+
+def grade(root: Path, runtime: Path, target, warm: str, *args: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NETLAB_", "PYTEST_"))}
+    env.update(XDG_RUNTIME_DIR=str(runtime), NETLAB_WARM=warm)
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", "tcp_echo", "--target",
+                           str(target), "--all", "--json", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip(), proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def comparable(result: dict) -> dict:
+    """Everything but timings and what differs between any two runs, warm or cold: the
+    per-judge student uid and loopback address, ports, how far a send got before a close."""
+    def same(text: str) -> str:
+        text = re.sub(r"uid \d+", "uid N", text)
+        text = re.sub(r"127\.\d+\.\d+\.\d+:\d+", "ADDR", text)
+        return re.sub(r"after \d+ of (\d+) bytes", r"after N of \1 bytes", text)
+    out = {k: v for k, v in result.items() if k != "execution_time"}
+    out["isolation"] = same(out.get("isolation") or "")
+    out["tests"] = [{**t, "output": same(t["output"])} for t in out["tests"]]
+    return out
+
+
+def mutant_targets(root: Path, names=("serves_one_client", "server_one_recv")) -> list[Path]:
+    from grader import mutants
+    out = []
+    for m in mutants.load(root / "tests", "tcp_echo"):
+        if m.name in names:
+            target = root.parent / f"mutant-{m.name}"
+            m.apply(root / "solutions" / "tcp_echo", target / "tcp_echo")
+            out.append(target)
+    assert len(out) == len(names)
+    return out
+
+
+def warm_pid(runtime: Path) -> int:
+    [sock] = list(runtime.glob("netlab/warm-*.sock"))
+    import socket
+    import struct
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(sock))
+        creds = s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return struct.unpack("3i", creds)[0]
+
+
+def test_warm_and_cold_judges_give_the_same_results(course):
+    root, runtime = course
+    targets = [root / "solutions", root / "exercises", *mutant_targets(root)]
+    for target in targets:
+        warm = grade(root, runtime, target, "require")
+        cold = grade(root, runtime, target, "0")
+        assert comparable(warm) == comparable(cold), target
+    assert warm["score"] < warm["max_score"]  # the mutant lost points the same way
+
+
+def test_the_warm_process_is_private_to_its_user(course):
+    root, runtime = course
+    grade(root, runtime, root / "solutions", "require")
+    [sock] = list(runtime.glob("netlab/warm-*.sock"))
+    assert (sock.parent.stat().st_mode & 0o777) == 0o700
+    assert (sock.stat().st_mode & 0o077) == 0
+    with open(f"/proc/{warm_pid(runtime)}/status") as f:
+        assert "\nUid:" in f.read()
+
+
+STUDENT_VS_WARM = r'''
+import os, signal, socket, sys, glob
+hits = []
+for path in glob.glob("/tmp/**/*.sock", recursive=True) + glob.glob("/run/**/*.sock", recursive=True):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        s.sendall(b'{"stop": true}\n')
+        hits.append("connect:" + path)
+    except OSError:
+        pass
+for pid in [p for p in os.listdir("/proc") if p.isdigit()] if os.path.isdir("/proc/self") else []:
+    try:
+        if b"grader.warm" in open(f"/proc/{pid}/cmdline", "rb").read():
+            os.kill(int(pid), signal.SIGKILL)
+            hits.append("kill:" + pid)
+    except OSError:
+        pass
+print("TRIED", *["HIT-" + h for h in hits], file=sys.stderr, flush=True)
+sys.exit(1)
+'''
+
+
+def test_student_code_cannot_reach_or_kill_the_warm_process(course):
+    if os.geteuid() != 0:
+        pytest.skip("as a non-root user, student code shares your uid and may kill it (then "
+                    "the next check starts a new one)")
+    root, runtime = course
+    grade(root, runtime, root / "solutions", "require")
+    before = warm_pid(runtime)
+    target = root.parent / "attack"
+    (target / "tcp_echo").mkdir(parents=True)
+    (target / "tcp_echo" / "server.py").write_text(STUDENT_VS_WARM)
+    (target / "tcp_echo" / "client.py").write_text("raise SystemExit(1)\n")
+    attacked = grade(root, runtime, target, "require")
+    text = json.dumps(attacked)
+    assert "TRIED" in text and "HIT-" not in text
+    assert warm_pid(runtime) == before
+    assert grade(root, runtime, root / "solutions", "require")["score"] == 12
+
+
+def test_a_dead_warm_process_is_replaced(course):
+    root, runtime = course
+    grade(root, runtime, root / "solutions", "require")
+    first = warm_pid(runtime)
+    os.kill(first, signal.SIGKILL)
+    # the next check finds nobody listening: it runs cold and starts a new warm process
+    assert grade(root, runtime, root / "solutions", "1")["score"] == 12
+    assert grade(root, runtime, root / "solutions", "require")["score"] == 12
+    assert warm_pid(runtime) != first
+
+
+def test_a_changed_grader_file_retires_the_warm_process(course):
+    root, runtime = course
+    grade(root, runtime, root / "solutions", "require")
+    first = warm_pid(runtime)
+    report = root / "grader" / "report.py"
+    report.write_text(report.read_text() + "\n# changed\n")
+    assert grade(root, runtime, root / "solutions", "require")["score"] == 12
+    assert warm_pid(runtime) != first
