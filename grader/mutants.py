@@ -8,7 +8,29 @@ tests/<id>/mutants.yaml, so the suite's power to catch real student bugs is itse
       caught_by: [test_client_sends_long_line_whole]
 
 Every `old` must occur exactly once in the file (so a mutant cannot silently stop applying
-when the solution changes), and every test in `caught_by` must fail for the mutant.
+when the solution changes), and every test in `caught_by` must fail for the mutant (the names
+are checked against the checks the suite's judge run collects).
+
+Multi-line edits: `old` and `new` are plain text, replaced as they are (str.replace), so the
+indentation inside them is the file's. Written as YAML block scalars (`|`), YAML strips the
+block's own indentation, which is set by its FIRST line; so write the first line without its
+leading indentation (the match starts where the code starts on that line, and the spaces
+before it stay in the file), and every following line with its full indentation in the file,
+plus the block's. `|` keeps the final newline. E.g. for
+
+        def handle(conn):
+            while True:
+                data = conn.recv(1024)
+                if not data:
+                    return
+
+    - old: |
+        if not data:
+                    return
+      new: "pass\n"
+
+matches "if not data:\n            return\n" (the second line carries the file's 12 spaces)
+and leaves `pass` in its place, at the indentation the `if` had.
 """
 from __future__ import annotations
 

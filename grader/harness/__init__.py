@@ -17,9 +17,11 @@ import sys
 from dataclasses import dataclass
 
 from ..i18n import Text, say
+from . import hang
 from .calls import Handed, PendingCall, StudentModule, StudentRaised
 from .feedback import CheckFailed, expect_bytes, expect_equal, show, show_bytes
-from .net import Peer, Wire, accept, bound_by, connected_pair, free_port, judge_host, listener, wait_listening
+from .net import (Ended, Peer, SendFailed, Wire, accept, bound_by, connected_pair, free_port,
+                  judge_host, listener, wait_listening)
 from .sandbox import Completed, Limits, Sandbox, StudentProcess, StudentTimeout
 from .udp import DOWN, UP, LossyPath, drop, dup, forge, hold
 
@@ -61,6 +63,7 @@ class Student:
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
+        hang.watch(lambda: sandbox.procs)  # Peer's reads and calls watch these for hangs
 
     @property
     def host(self) -> str:
@@ -75,12 +78,15 @@ class Student:
         return self.sandbox.spawn([script, *map(str, args)], **spawn)
 
     def server(self, script: str = "server.py", *args: str, proto: str = "tcp",
-               host: str | None = None, ready_timeout: float = 5.0, **spawn) -> Server:
-        """Start a server with `--host H --port P` (a free port) and wait until it listens."""
+               host: str | None = None, ready_timeout: float = 5.0,
+               ready_idle: float | None = None, **spawn) -> Server:
+        """Start a server with `--host H --port P` (a free port) and wait until it listens:
+        at most `ready_timeout` s, and less when the server sits idle (no CPU, nothing
+        runnable) without listening for `ready_idle` s (default hang.IDLE_SECONDS; 0: off)."""
         host = host or judge_host()
         port = free_port(host, socket_kind(proto))
         proc = self.spawn(script, "--host", host, "--port", str(port), *args, **spawn)
-        wait_listening(host, port, proto, proc, ready_timeout)
+        wait_listening(host, port, proto, proc, ready_timeout, idle=ready_idle)
         return Server(proc, host, port, proto)
 
     def run(self, script: str, *args: str, input: bytes = b"", timeout: float = 5.0,
@@ -112,11 +118,12 @@ def stderr_note(proc: StudentProcess, limit: int = 800) -> str:
     tail = proc.stderr_tail(limit).strip()
     if not tail:
         return ""
-    return "\n  its stderr ended with:\n" + "\n".join("    " + l for l in tail.splitlines())
+    return ("\n  " + str(say("its stderr ended with:", "它的 stderr 最后几行是：")) + "\n"
+            + "\n".join("    " + l for l in tail.splitlines()))
 
 
 __all__ = [
-    "check", "Student", "Server", "CheckFailed", "expect_bytes", "expect_equal", "show",
+    "check", "Student", "Server", "CheckFailed", "Ended", "SendFailed", "hang", "expect_bytes", "expect_equal", "show",
     "show_bytes", "Peer", "Wire", "accept", "listener", "connected_pair", "free_port", "judge_host",
     "wait_listening", "bound_by", "Completed", "Limits", "StudentProcess", "StudentTimeout", "StudentModule",
     "StudentRaised", "PendingCall", "Handed", "LossyPath", "drop", "dup", "hold", "forge", "UP",

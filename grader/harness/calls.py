@@ -14,6 +14,8 @@ import select
 import socket
 import time
 
+from ..i18n import say
+from . import hang
 from .feedback import CheckFailed
 from .sandbox import Sandbox, StudentProcess, StudentTimeout
 
@@ -31,6 +33,30 @@ class StudentRaised(Exception):
 
     def is_a(self, name: str) -> bool:
         return name in self.mro
+
+    def last_line(self) -> str:
+        """'struct.error: unpack requires a buffer of 4 bytes' (the traceback's last line)."""
+        lines = [l for l in self.traceback.rstrip().splitlines() if l.strip()]
+        last = lines[-1].strip() if lines else ""
+        return last if self.type in last else f"{self.type}: {self.message}"
+
+    def summary(self, call: str):
+        """'recv_msg(sock) raised ValueError: ...', or, for a stub, that it still raises
+        NotImplementedError (a say() text)."""
+        if self.type == "NotImplementedError":
+            return say("{call} still raises NotImplementedError: the stub is waiting for you to "
+                       "write it", "{call} 仍然抛出 NotImplementedError：这个函数还等着你来实现",
+                       call=call)
+        return say("{call} raised {error}", "{call} 抛出了 {error}", call=call,
+                   error=self.last_line())
+
+    def where(self, lines: int = 6) -> str | None:
+        """'where it raised:' and the traceback's last lines (the student's frames)."""
+        tb = [l for l in self.traceback.rstrip().splitlines() if l.strip()]
+        if not tb or self.type == "NotImplementedError":
+            return None
+        return str(say("where it raised:", "在这里抛出：")) + "\n" + "\n".join(
+            "    " + l for l in tb[-lines:])
 
 
 class Handed:
@@ -107,6 +133,28 @@ class PendingCall:
             return exc
         return None
 
+    def value(self, call=None, *, sent: object = None, hint=None, timeout: float | None = None):
+        """The returned value, or CheckFailed feedback when the call raised ('still raises
+        NotImplementedError' for a stub) or did not return in time. `call` names the call in
+        the feedback (default: the call as written, e.g. "recv_msg(<socket ...>)")."""
+        call = call or self.text
+        try:
+            return self.result(timeout)
+        except StudentRaised as exc:
+            raise CheckFailed(exc.summary(call), sent=sent, detail=exc.where(), hint=hint) from None
+        except StudentTimeout as exc:
+            raise CheckFailed(str(exc), sent=sent, hint=hint) from None
+
+    def expect(self, expected, call=None, *, sent: object = None, hint=None,
+               timeout: float | None = None):
+        """Fail with expected/got feedback unless the call returns `expected`."""
+        from .feedback import expect_equal
+        call = call or self.text
+        got = self.value(call, sent=sent, hint=hint, timeout=timeout)
+        expect_equal(got, expected, say("what {call} returned", "{call} 的返回值", call=call),
+                     sent=sent, hint=hint)
+        return got
+
 
 class StudentModule:
     """A student module loaded in its own sandboxed process; call its functions by name."""
@@ -139,38 +187,63 @@ class StudentModule:
         request = json.dumps({"func": func, "args": _encode(list(args)), "kwargs": _encode(kwargs)})
         self.proc.write(request.encode() + b"\n")
         self._busy = True
+        self.proc.calling = func  # a stack dump is then labelled "your <func> was here"
         return PendingCall(self, text)
 
     def call(self, func: str, *args, timeout: float | None = None, **kwargs):
+        """Call `func(*args, **kwargs)` in the child and return its value (see PendingCall)."""
         return self.start(func, *args, **kwargs).result(timeout)
 
     def _read_answer(self, text: str, timeout: float | None) -> dict:
+        """The next answer line. Waits up to `timeout`, or less when the child is found
+        spinning on a connection its peer has closed (hang.Stall): then, as at the timeout,
+        its stacks are taken, it is killed and StudentTimeout says why (`.hang` is set)."""
         timeout = self.timeout if timeout is None else timeout
-        end = min(time.monotonic() + timeout, self.proc.deadline)
+        started = time.monotonic()
+        end = min(started + timeout, self.proc.deadline)
+        stall = None
         while b"\n" not in self._buffer:
             left = end - time.monotonic()
             if left <= 0:
                 self.proc.collect_stacks()
                 self.proc.kill()
-                raise StudentTimeout(
-                    f"{self.name}.{_short(text)} did not return within {timeout:g} s "
-                    f"(the process was stopped)" + _stderr_note(self.proc))
-            ready, _, _ = select.select([self._resp_r], [], [], left)
+                exc = StudentTimeout(str(say(
+                    "{call} did not return within {t:g} s (the process was stopped)",
+                    "{call} 在 {t:g} 秒内没有返回（进程已被停止）",
+                    call=f"{self.name}.{_short(text)}", t=timeout)) + _stderr_note(self.proc))
+                exc.hang = None
+                raise exc
+            ready, _, _ = select.select([self._resp_r], [], [], min(left, hang.SAMPLE_SECONDS))
             if not ready:
+                stall = stall or hang.Stall([self.proc])
+                found = stall.check()
+                if found is not None:
+                    self.proc.kill()
+                    exc = StudentTimeout(str(say(
+                        "{call} did not return: {why} (the process was stopped after {t:.1f} s)",
+                        "{call} 没有返回：{why}（{t:.1f} 秒后进程被停止）",
+                        call=f"{self.name}.{_short(text)}", why=found.text,
+                        t=time.monotonic() - started)) + _stderr_note(self.proc))
+                    exc.hang = found
+                    raise exc
                 continue
             chunk = os.read(self._resp_r, 65536)
             if not chunk:
                 self.proc.wait(2.0)
-                raise CheckFailed(
-                    f"{self.name}.{_short(text)}: the process running your module ended "
-                    f"without answering ({self.proc.describe()})" + _stderr_note(self.proc))
+                raise CheckFailed(say(
+                    "{call}: the process running your module ended without answering ({what})",
+                    "{call}：运行你的模块的进程没有给出结果就结束了（{what}）",
+                    call=f"{self.name}.{_short(text)}", what=self.proc.describe())
+                    + _stderr_note(self.proc))
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         self._busy = False
         answer = json.loads(line)
         if not answer.get("ok") and answer.get("phase") == "import":
-            raise CheckFailed(f"importing {self.name}.py failed: {answer.get('type')}: "
-                              f"{answer.get('message')}\n{answer.get('traceback', '')}")
+            raise CheckFailed(say("importing {name}.py failed: {error}",
+                                  "导入 {name}.py 失败：{error}", name=self.name,
+                                  error=f"{answer.get('type')}: {answer.get('message')}")
+                              + f"\n{answer.get('traceback', '')}")
         return answer
 
     def close(self) -> None:
@@ -187,7 +260,9 @@ def _short(text: str, limit: int = 120) -> str:
 
 def _stderr_note(proc: StudentProcess) -> str:
     tail = proc.stderr_tail(800).strip()
-    return f"\n  its stderr ended with:\n{_indent(tail)}" if tail else ""
+    if not tail:
+        return ""
+    return "\n  " + str(say("its stderr ended with:", "它的 stderr 最后几行是：")) + "\n" + _indent(tail)
 
 
 def _indent(text: str) -> str:

@@ -5,9 +5,19 @@ judge's plugin turns its text into the test's `output`.
 """
 from __future__ import annotations
 
-from ..i18n import text
+from ..i18n import say, text
 
 SHOW_LIMIT = 80
+
+
+def label(name: str) -> str:
+    """The feedback's line labels ('  sent:     ' ...), aligned, in the judge's language."""
+    return str({
+        "sent": say("  sent:     ", "  发送："),
+        "expected": say("  expected: ", "  期望："),
+        "got": say("  got:      ", "  实际："),
+        "hint": say("  hint: ", "  提示："),
+    }[name])
 
 
 def _fit(data: bytes, budget: int, from_end: bool = False) -> bytes:
@@ -26,24 +36,27 @@ def show_bytes(data: bytes | bytearray | None, limit: int = SHOW_LIMIT) -> str:
     """`b'hello\\n'` style, escaped; past `limit` display characters the middle is cut and
     the length is given, so a 5 MiB payload reads as a line, not a screenful."""
     if data is None:
-        return "nothing (None)"
+        return str(say("nothing (None)", "什么都没有 (None)"))
     data = bytes(data)
-    text = repr(data)
-    if len(text) <= limit + 3:
-        return f"{text} ({len(data)} bytes)" if len(data) > 16 else text
+    shown = repr(data)
+    if len(shown) <= limit + 3:
+        return f"{shown} {say('({n} bytes)', '({n} 字节)', n=len(data))}" if len(data) > 16 else shown
     head = _fit(data, limit * 2 // 3)
     tail = _fit(data[len(head):], limit // 3, from_end=True)
-    return f"{head!r} … {tail!r} ({len(data)} bytes in all)"
+    return f"{head!r} … {tail!r} {say('({n} bytes in all)', '(共 {n} 字节)', n=len(data))}"
 
 
 def show(value: object, limit: int = SHOW_LIMIT) -> str:
     """Readable form of any value a check compares (bytes escaped, long text cut)."""
     if isinstance(value, (bytes, bytearray)):
         return show_bytes(value, limit)
-    text = repr(value)
-    if len(text) > limit * 2:
-        text = f"{text[: limit * 4 // 3]} … {text[-(limit * 2 // 3):]} ({len(text)} chars)"
-    return text
+    if hasattr(value, "render"):  # a say() text is shown as words, not as a quoted repr
+        return value.render()
+    shown = repr(value)
+    if len(shown) > limit * 2:
+        shown = (f"{shown[: limit * 4 // 3]} … {shown[-(limit * 2 // 3):]} "
+                 f"{say('({n} chars)', '(共 {n} 个字符)', n=len(shown))}")
+    return shown
 
 
 def first_difference(expected: bytes, got: bytes) -> int | None:
@@ -57,7 +70,9 @@ def first_difference(expected: bytes, got: bytes) -> int | None:
 
 
 class CheckFailed(AssertionError):
-    """A failed check with the facts a student needs: what was sent, expected, and got."""
+    """A failed check with the facts a student needs: what was sent, expected, and got.
+    Its own `hint` replaces the check's hint in the feedback (one hint, the one that fits).
+    `summary`, `hint` and `detail` may be say() texts; they render in the judge's language."""
 
     def __init__(self, summary: str, *, sent: object = None, expected: object = None,
                  got: object = None, hint: str | None = None, has_expected: bool = False,
@@ -67,15 +82,15 @@ class CheckFailed(AssertionError):
         self.hint = hint
         lines = [summary]
         if sent is not None:
-            lines.append(f"  sent:     {show(sent)}")
+            lines.append(f"{label('sent')}{show(sent)}")
         if expected is not None or has_expected:
-            lines.append(f"  expected: {show(expected)}")
+            lines.append(f"{label('expected')}{show(expected)}")
         if got is not None or has_got:
-            lines.append(f"  got:      {show(got)}")
+            lines.append(f"{label('got')}{show(got)}")
         if detail:
             lines.append(f"  {detail}")
         if hint:
-            lines.append(f"  hint: {hint}")
+            lines.append(f"{label('hint')}{hint}")
         super().__init__("\n".join(lines))
 
 
@@ -86,15 +101,26 @@ def expect_bytes(got: bytes | None, expected: bytes, what: str, *, sent: object 
         return
     detail = None
     if got is not None:
-        at = first_difference(expected, got)
-        if at is not None and len(got) != len(expected):
-            detail = f"lengths differ: expected {len(expected)} bytes, got {len(got)}"
-            if at < min(len(got), len(expected)):
-                detail += f"; first difference at byte {at}"
-        elif at is not None:
-            detail = f"first difference at byte {at}"
+        detail = difference_note(expected, bytes(got))
     raise CheckFailed(what, sent=sent, expected=expected, got=got, hint=hint,
                       has_got=True, detail=detail)
+
+
+def difference_note(expected: bytes, got: bytes) -> str | None:
+    """'lengths differ: ...; first difference at byte 3 (index 2)', or None if equal.
+    Bytes are counted from 1, as a student reads; the index is what data[i] takes."""
+    at = first_difference(expected, got)
+    if at is None:
+        return None
+    where = say("first difference at byte {n} (index {i})", "从第 {n} 个字节（下标 {i}）起不同",
+                n=at + 1, i=at)
+    if len(got) != len(expected):
+        note = str(say("lengths differ: expected {a} bytes, got {b}",
+                       "长度不同：期望 {a} 字节，实际 {b} 字节", a=len(expected), b=len(got)))
+        if at < min(len(got), len(expected)):
+            note += str(say("; ", "；")) + str(where)
+        return note
+    return str(where)
 
 
 def expect_equal(got: object, expected: object, what: str, *, sent: object = None,

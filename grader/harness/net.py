@@ -14,9 +14,12 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 import time
 
-from .feedback import CheckFailed, expect_bytes, show_bytes
+from ..i18n import Text, say, text
+from . import hang
+from .feedback import CheckFailed, difference_note, expect_bytes, show_bytes
 
 _HOST: str | None = None
 
@@ -162,45 +165,182 @@ def is_listening(host: str, port: int, proto: str = "tcp") -> bool:
                for h, p, _ in bound_sockets(proto))
 
 
-def wait_listening(host: str, port: int, proto: str, proc, timeout: float) -> None:
+def wait_listening(host: str, port: int, proto: str, proc, timeout: float,
+                   idle: float | None = None) -> None:
     """Poll the socket table until (host, port) is listening; fail with the reason otherwise:
-    the process died (its stderr is in the feedback), or bound elsewhere, or never bound."""
+    the process died (its stderr is in the feedback), or bound elsewhere, or never bound.
+    It gives up early when the process tree has been idle - no CPU used, nothing runnable -
+    for `idle` seconds (default hang.IDLE_SECONDS; hang.REPEAT_SECONDS once this program was seen never
+    listening in this judge; see grader/harness/hang.py); `idle=0` turns that off."""
     end = time.monotonic() + timeout
+    watcher = hang.Readiness(proc, idle) if idle != 0 else None
+    listening = say("listening", "监听") if proto == "tcp" else say("bound", "绑定")
+    hint = (say("bind((host, port)) with exactly the --host and --port you were given, then call "
+                "listen(); nothing may block before it",
+                "用给你的 --host 和 --port 原样调用 bind((host, port))，然后调用 listen()；在这之前不能有"
+                "任何阻塞的操作") if proto == "tcp" else
+            say("bind((host, port)) with exactly the --host and --port you were given",
+                "用给你的 --host 和 --port 原样调用 bind((host, port))"))
     while True:
         if is_listening(host, port, proto):
             return
         if not proc.alive():
             proc.wait(1.0)
-            raise CheckFailed(
-                f"{proc.describe()} before it was {'listening' if proto == 'tcp' else 'bound'} "
-                "on its port; a server should run until it is killed")
-        if time.monotonic() >= end:
+            raise CheckFailed(say(
+                "{what} before it was {listening} on its port; a server should run until it is "
+                "killed", "{what}，那时它还没有在自己的端口上{listening}；服务器应当一直运行，直到被终止",
+                what=proc.describe(), listening=listening))
+        idle_for = watcher.idle() if watcher is not None else None
+        if idle_for is not None or time.monotonic() >= end:
             where = bound_by(proc.pid, proto)
-            got = ", ".join(f"{h}:{p}" for h, p in where) or "nothing yet"
-            raise CheckFailed(
-                f"{proc.name} was not {'listening' if proto == 'tcp' else 'bound'} on "
-                f"{host}:{port} within {timeout:g} s",
-                expected=f"{host}:{port}", got=got,
-                hint="bind to exactly the --host and --port you were given"
-                     + (", then call listen()" if proto == "tcp" else ""))
+            got = ", ".join(f"{h}:{p}" for h, p in where) or say("nothing", "没有任何地址")
+            if idle_for is not None and watcher.repeat:
+                raise CheckFailed(say(
+                    "as in an earlier check, {name} did not start {listening} on its port",
+                    "和前面的检查一样，{name} 没有在自己的端口上开始{listening}",
+                    name=proc.name, listening=listening), expected=f"{host}:{port}", got=got,
+                    hint=hint)
+            if idle_for is not None:
+                summary = say(
+                    "{name} is not {listening} on {addr}, and for {s:.1f} s it has not used the "
+                    "CPU at all: it is blocked (in accept() on another address, in sleep(), in "
+                    "input()...) and will not start by itself",
+                    "{name} 没有在 {addr} 上{listening}，而且已经 {s:.1f} 秒完全没有使用 CPU："
+                    "它阻塞住了（在别的地址上 accept()、sleep()、input()……），不会自己开始{listening}",
+                    name=proc.name, listening=listening, addr=f"{host}:{port}", s=idle_for)
+                proc.collect_stacks()  # where it was blocked, for the feedback
+            else:
+                summary = say("{name} was not {listening} on {addr} within {t:g} s",
+                              "{name} 在 {t:g} 秒内没有在 {addr} 上{listening}",
+                              name=proc.name, listening=listening, addr=f"{host}:{port}",
+                              t=timeout)
+            raise CheckFailed(summary, expected=f"{host}:{port}", got=got, hint=hint)
         time.sleep(0.001)  # polling the kernel's table (~0.05 ms a look) with a deadline
+
+
+# -- how a read ended ---------------------------------------------------------------------------
+
+class Ended:
+    """Why a Peer's last read stopped: `kind` is one of
+
+        "unread"   nothing read yet            (the connection is open)
+        "complete" every byte asked for came   (open)
+        "timeout"  no more bytes came in time  (open; `detail` may say the program hung)
+        "closed"   the other side closed it    (a FIN: recv() returned b'')
+        "reset"    the other side reset it     (an RST)
+
+    `str(ended)` is a sentence in the judge's language for feedback. It compares equal to its
+    kind ("closed") and, for suites written before it existed, to the old English sentence
+    ("the other side closed the connection")."""
+
+    UNREAD, COMPLETE, TIMEOUT, CLOSED, RESET = "unread", "complete", "timeout", "closed", "reset"
+    _LEGACY = {UNREAD: "not read yet", COMPLETE: "complete",
+               CLOSED: "the other side closed the connection", RESET: "the connection was reset"}
+
+    __slots__ = ("kind", "waited", "detail", "other")
+
+    def __init__(self, kind: str, waited: float | None = None, detail: "Text | str | None" = None,
+                 other: "Text | str | None" = None):
+        if kind not in self._LEGACY and kind != self.TIMEOUT:
+            raise ValueError(f"unknown ending {kind!r}")
+        self.kind, self.waited, self.detail, self.other = kind, waited, detail, other
+
+    @property
+    def open(self) -> bool:
+        """Is the connection still open (the read stopped for another reason)?"""
+        return self.kind in (self.UNREAD, self.COMPLETE, self.TIMEOUT)
+
+    @property
+    def gone(self) -> bool:
+        """Did the other side close or reset the connection?"""
+        return self.kind in (self.CLOSED, self.RESET)
+
+    def legacy(self) -> str:
+        if self.kind == self.TIMEOUT:
+            return f"no more bytes came within {self.waited:g} s"
+        return self._LEGACY[self.kind]
+
+    def text(self) -> Text:
+        other = self.other or say("the other side", "对方")
+        if self.kind == self.TIMEOUT:
+            if self.detail is not None:
+                return say("{detail}", "{detail}", detail=self.detail)
+            return say("no more bytes came within {t:g} s", "{t:g} 秒内没有再收到任何字节",
+                       t=self.waited or 0)
+        return {
+            self.UNREAD: say("nothing read yet", "还没有读过"),
+            self.COMPLETE: say("every byte expected came", "预期的字节都已收到"),
+            self.CLOSED: say("{other} closed the connection", "{other}关闭了连接", other=other),
+            self.RESET: say("{other} reset the connection", "{other}重置了连接（RST）", other=other),
+        }[self.kind]
+
+    def __str__(self) -> str:
+        return str(self.text())
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Ended):
+            return self.kind == other.kind
+        if isinstance(other, str):
+            return other in (self.kind, self.legacy())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.kind)
+
+    def __repr__(self) -> str:
+        return f"Ended({self.kind!r})"
 
 
 # -- adversarial TCP peers --------------------------------------------------------------------
 
+THE_SERVER = say("the server", "服务器")
+THE_CLIENT = say("the client", "客户端")
+
+
+def _other_side(name: str):
+    """Who is at the other end of a peer called `name` ('test client' talks to the server)."""
+    if "server" in name:
+        return THE_CLIENT
+    if "client" in name:
+        return THE_SERVER
+    return say("the other side", "对方")
+
+
+class SendFailed(CheckFailed, ConnectionError):
+    """A Peer could not write everything: the other side closed or reset the connection, or
+    stopped reading. Feedback, like every CheckFailed; also a ConnectionError, so a suite's
+    `except OSError` around a write still catches it. `done` of `total` bytes were written."""
+
+    def __init__(self, summary, done: int, total: int, reason: str = "closed", **kw):
+        super().__init__(summary, **kw)
+        self.done, self.total, self.reason = done, total, reason
+
+
 class Peer:
     """One end of a TCP connection that a test drives; every read has a deadline and records
-    why it stopped (`ended`), so a failure can say 'the server closed' or 'timed out'."""
+    why it stopped (`ended`, an `Ended`), so a failure can say 'the server closed' or 'timed
+    out'. Writes that fail (the other side hung up, or stopped reading) raise `SendFailed`:
+    feedback saying how far the test got, not a raw BrokenPipeError.
 
-    def __init__(self, sock: socket.socket, name: str = "test client"):
+    `other` names the other side in feedback: "the server" for `Peer.connect`, "the client"
+    for `accept` (or the `who` given there)."""
+
+    SEND_TIMEOUT = 10.0  # a write that cannot progress for this long: the other side stopped reading
+    GRACE = 0.25         # after a wrong reply: how long to wait for the rest of it to arrive
+
+    def __init__(self, sock: socket.socket, name: str = "test client", other=None):
         self.sock = sock
         self.name = name
-        self.ended = "not read yet"
+        self.other = other if other is not None else _other_side(name)
+        self.ended = Ended(Ended.UNREAD, other=self.other)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     @classmethod
     def connect(cls, addr: tuple[str, int], timeout: float = 3.0, rcvbuf: int | None = None,
-                name: str = "test client") -> "Peer":
+                name: str = "test client", other=None) -> "Peer":
         family = socket.AF_INET6 if ":" in addr[0] else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         if rcvbuf:
@@ -210,34 +350,63 @@ class Peer:
             sock.connect(addr)
         except OSError as exc:
             sock.close()
-            raise CheckFailed(f"could not connect to {addr[0]}:{addr[1]}: {exc}",
-                              hint="is the server accepting the next client?") from None
-        return cls(sock, name)
+            raise CheckFailed(say("could not connect to {addr}: {exc}", "无法连接到 {addr}：{exc}",
+                                  addr=f"{addr[0]}:{addr[1]}", exc=exc),
+                              hint=say("is the server accepting the next client?",
+                                       "服务器在 accept() 下一个客户端吗？")) from None
+        return cls(sock, name, other)
 
     # writing
+    def _write(self, data: bytes, done: int, total: int) -> int:
+        """Write all of `data`; returns `done + len(data)`, or raises SendFailed saying how
+        many of the `total` bytes of this operation had been written."""
+        view = memoryview(data)
+        self.sock.settimeout(self.SEND_TIMEOUT)
+        while view:
+            try:
+                n = self.sock.send(view)
+            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as exc:
+                reset = isinstance(exc, ConnectionResetError)
+                raise SendFailed(say(
+                    "{other} {how} the connection while the test was still sending, after "
+                    "{done} of {total} bytes",
+                    "测试还在发送时{other}就{how}了连接：{total} 字节只发出了 {done} 字节",
+                    other=self.other, done=done, total=total,
+                    how=say("reset", "重置") if reset else say("closed", "关闭")),
+                    done, total, "reset" if reset else "closed") from None
+            except socket.timeout:
+                raise SendFailed(say(
+                    "{other} stopped reading: the test could not send more than {done} of "
+                    "{total} bytes within {t:g} s",
+                    "{other}不再读取数据：{t:g} 秒内测试只发出了 {total} 字节中的 {done} 字节",
+                    other=self.other, done=done, total=total, t=self.SEND_TIMEOUT),
+                    done, total, "stopped") from None
+            view = view[n:]
+            done += n
+        return done
+
     def send(self, data: bytes) -> None:
-        self.sock.settimeout(10.0)
-        self.sock.sendall(data)
+        self._write(data, 0, len(data))
 
     def trickle(self, data: bytes, pause: float = 0.001) -> None:
         """One byte per segment, with a small pause, so the other side sees partial reads."""
-        self.sock.settimeout(10.0)
         for i in range(len(data)):
-            self.sock.sendall(data[i:i + 1])
+            self._write(data[i:i + 1], i, len(data))
             if pause and i + 1 < len(data):
                 time.sleep(pause)  # spacing segments apart is the point: not synchronisation
 
     def send_split(self, data: bytes, at: int, pause: float = 0.02) -> None:
         """Two writes cut at `at`, with a pause between, so a single recv() gets a piece."""
-        self.send(data[:at])
+        done = self._write(data[:at], 0, len(data))
         time.sleep(pause)  # separates the two segments on the wire; nothing waits on it
-        self.send(data[at:])
+        self._write(data[at:], done, len(data))
 
     def merged(self, frames: list[bytes]) -> None:
         """Several frames glued into one write: one recv() may return all of them."""
         self.send(b"".join(frames))
 
     def shutdown_write(self) -> None:
+        """Half-close: send a FIN (the other side's recv() returns b''), keep reading."""
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
@@ -252,53 +421,151 @@ class Peer:
         self.sock.close()
 
     # reading
-    def recv_exact(self, n: int, timeout: float = 3.0) -> bytes:
-        """Up to n bytes: stops early only at EOF, reset or the deadline (see `ended`)."""
-        buf = bytearray()
-        end = time.monotonic() + timeout
+    def _read(self, n: int, timeout: float, *, quiet: float | None = None,
+              buf: bytearray | None = None, stop=None) -> bytes:
+        """Up to n bytes (appended to `buf`). Stops at EOF, reset, the deadline, after `quiet`
+        seconds without a new byte, when `stop(buf)` says so after a chunk, or when a student
+        program is found spinning on a closed connection (hang.Stall); `ended` says which."""
+        buf = bytearray() if buf is None else buf
+        start = last = time.monotonic()
+        end = start + timeout
+        stall: hang.Stall | None = None
         while len(buf) < n:
-            left = end - time.monotonic()
+            now = time.monotonic()
+            left = end - now
+            if quiet is not None:
+                left = min(left, last + quiet - now)
             if left <= 0:
-                self.ended = f"no more bytes came within {timeout:g} s"
+                waited = timeout if now >= end else quiet
+                self.ended = Ended(Ended.TIMEOUT, waited, other=self.other)
                 return bytes(buf)
-            self.sock.settimeout(left)
+            self.sock.settimeout(min(left, hang.SAMPLE_SECONDS))
             try:
                 chunk = self.sock.recv(min(n - len(buf), 1 << 20))
             except socket.timeout:
+                if stall is None:
+                    stall = hang.Stall()
+                found = stall.check()
+                if found is not None:
+                    self.ended = Ended(Ended.TIMEOUT, time.monotonic() - start, found.text,
+                                       other=self.other)
+                    return bytes(buf)
                 continue
-            except ConnectionResetError:
-                self.ended = "the connection was reset"
+            except (ConnectionResetError, ConnectionAbortedError):
+                self.ended = Ended(Ended.RESET, other=self.other)
                 return bytes(buf)
             if not chunk:
-                self.ended = "the other side closed the connection"
+                self.ended = Ended(Ended.CLOSED, other=self.other)
                 return bytes(buf)
             buf += chunk
-        self.ended = "complete"
+            last = time.monotonic()
+            if stop is not None and stop(buf):
+                break
+        self.ended = Ended(Ended.COMPLETE, other=self.other)
         return bytes(buf)
+
+    def recv_exact(self, n: int, timeout: float = 3.0) -> bytes:
+        """Up to n bytes: stops early only at EOF, reset, the deadline, or when a student
+        program is found spinning on a closed connection (see `ended`)."""
+        return self._read(n, timeout)
 
     def recv_until_eof(self, timeout: float = 3.0, limit: int = 64 << 20) -> bytes:
         """Everything until the other side closes (at most `limit` bytes; see `ended`)."""
-        return self.recv_exact(limit, timeout)
+        return self._read(limit, timeout)
 
-    def expect(self, expected: bytes, what: str, *, sent: object = None, timeout: float = 3.0,
-               hint: str | None = None) -> bytes:
-        """Read len(expected) bytes and fail with a byte-exact comparison if they differ."""
-        got = self.recv_exact(len(expected), timeout)
-        if got != expected:
-            why = "" if self.ended == "complete" else f" ({self.ended})"
-            try:
-                expect_bytes(got, expected, what + why, sent=sent, hint=hint)
-            except CheckFailed as exc:
-                raise exc from None
-        return got
+    def recv_reply(self, timeout: float = 3.0, quiet: float | None = None,
+                   limit: int = 64 << 20) -> bytes:
+        """What arrives until the other side closes, or `quiet` seconds pass with nothing new
+        (a reply of unknown length), or the deadline (see `ended`)."""
+        return self._read(limit, timeout, quiet=quiet if quiet is not None else self.GRACE)
 
-    def expect_eof(self, what: str, timeout: float = 3.0, hint: str | None = None) -> None:
-        extra = self.recv_exact(1 << 16, timeout)
-        if self.ended not in ("the other side closed the connection", "the connection was reset"):
-            raise CheckFailed(what, expected="the connection closed", got=f"still open ({self.ended})",
-                              hint=hint)
+    def expect(self, expected: bytes, what, *, sent: object = None, timeout: float = 3.0,
+               hint=None) -> bytes:
+        """Read len(expected) bytes and fail with a byte-exact comparison if they differ.
+        A right reply returns as soon as its last byte is in (nothing more is read). A wrong
+        one is shown whole: from the first wrong byte on, the test stops waiting for the
+        expected length and reads what else arrives until `GRACE` seconds pass with nothing
+        new or the connection ends, so the feedback reads "expected: b'3\\n'  got: b'12\\n'"
+        rather than a reply cut to the expected length."""
+        expected = bytes(expected)
+        checked = 0
+
+        def wrong(buf: bytearray) -> bool:
+            nonlocal checked
+            bad = buf[checked:] != expected[checked:len(buf)]
+            checked = len(buf)
+            return bad
+
+        buf = bytearray()
+        self._read(len(expected), timeout, buf=buf, stop=wrong)
+        got = bytes(buf)
+        if got == expected:
+            return got
+        why = ""
+        if self.ended.kind == Ended.COMPLETE:  # wrong bytes, the connection still open
+            self._read(len(buf) + max(len(expected), 1 << 16), self.GRACE * 8,
+                       quiet=self.GRACE, buf=buf)
+            got = bytes(buf)
+            if self.ended.gone:
+                why = f" ({self.ended})"
+        else:
+            why = f" ({self.ended})"
+        raise CheckFailed(text(what) + why, sent=sent, expected=expected, got=got, hint=hint,
+                          detail=difference_note(expected, got))
+
+    def expect_eof(self, what, timeout: float = 3.0, hint=None) -> None:
+        """Fail unless the other side closes (or resets) the connection with nothing more."""
+        extra = self._read(1 << 16, timeout)
+        if not self.ended.gone:
+            raise CheckFailed(what, expected=say("the connection closed", "连接被关闭"),
+                              got=say("still open ({why})", "连接仍然开着（{why}）",
+                                      why=self.ended.text()), hint=hint)
         if extra:
-            raise CheckFailed(what, expected="no more bytes", got=extra, has_got=True, hint=hint)
+            raise CheckFailed(what, expected=say("no more bytes", "不再有任何字节"), got=extra,
+                              has_got=True, hint=hint)
+
+    def exchange(self, data: bytes, what, *, expected: bytes | None = None, sent: object = None,
+                 timeout: float = 3.0, hint=None) -> bytes:
+        """The most common conversation: send `data` (from a thread, so a big echo cannot
+        fill both directions' buffers and stall), shut the write side (the other side's
+        recv() returns b''), read the reply until the other side closes, and return it.
+        Fails with feedback when the other side hangs up while the test is still sending,
+        when the reply differs from `expected` (if given), or when the connection is not
+        closed within `timeout` seconds after the reply. `what` names the reply."""
+        data = bytes(data)
+        sent = data if sent is None else sent
+        failure: list[SendFailed] = []
+
+        def send() -> None:
+            try:
+                self._write(data, 0, len(data))
+            except SendFailed as exc:
+                failure.append(exc)
+            self.shutdown_write()
+
+        thread = None
+        if len(data) <= 65536:
+            send()
+        else:
+            thread = threading.Thread(target=send, daemon=True, name="peer-exchange")
+            thread.start()
+        reply = self._read(max(64 << 20, 2 * len(data)), timeout)
+        if thread is not None:
+            thread.join(self.SEND_TIMEOUT + 1)
+        if failure:  # it hung up early: that is the story, with what it answered
+            raise CheckFailed(failure[0].summary, sent=sent, expected=expected, got=reply,
+                              has_got=True, hint=hint)
+        if expected is not None and reply != expected:
+            raise CheckFailed(text(what) + f" ({self.ended})", sent=sent, expected=expected,
+                              got=reply, hint=hint, detail=difference_note(expected, reply))
+        if not self.ended.gone:
+            raise CheckFailed(say(
+                "{what}: after the test had sent everything and shut its side, {other} did not "
+                "close the connection ({why})",
+                "{what}：测试发完所有数据并关闭了自己的发送方向之后，{other}没有关闭连接（{why}）",
+                what=what, other=self.other, why=self.ended.text()),
+                sent=sent, expected=expected, got=reply, has_got=True, hint=hint)
+        return reply
 
     def __enter__(self) -> "Peer":
         return self
@@ -353,8 +620,8 @@ class Wire(Peer):
     """A reference peer that knows how many bytes it wrote and can wait until the other end's
     program has read them all. Use it on a fresh connection (the count starts at zero)."""
 
-    def __init__(self, sock: socket.socket, name: str = "test peer"):
-        super().__init__(sock, name)
+    def __init__(self, sock: socket.socket, name: str = "test peer", other=None):
+        super().__init__(sock, name, other)
         self.written = 0
         self.gone = False       # the other end stopped taking bytes: writes are dropped
         self.watching = True    # False once the kernel could not say, or a wait ran out
@@ -367,7 +634,9 @@ class Wire(Peer):
             return
         try:
             super().send(data)
-        except (BrokenPipeError, ConnectionResetError):
+        except SendFailed as exc:
+            if exc.reason == "stopped":  # it stopped reading but is there: that is a failure
+                raise
             self.gone = True
             return
         self.written += len(data)
@@ -416,16 +685,19 @@ class Wire(Peer):
                 self._gap()
             self.send(data[a:b])
 
-    def expect_eof(self, what: str, timeout: float = 3.0, hint: str | None = None) -> None:
+    def expect_eof(self, what, timeout: float = 3.0, hint=None) -> None:
         """Like Peer.expect_eof, but bytes that came instead of the end are shown as such."""
-        extra = self.recv_exact(1 << 16, timeout)
-        closed = self.ended in ("the other side closed the connection", "the connection was reset")
+        extra = self._read(1 << 16, timeout)
+        closed = self.ended.gone
         if extra:
-            raise CheckFailed(what, expected="no more bytes: the connection closed", got=extra,
-                              hint=hint, detail=None if closed else "and it was still open")
+            raise CheckFailed(what, expected=say("no more bytes: the connection closed",
+                                                 "不再有任何字节：连接被关闭"), got=extra,
+                              hint=hint, detail=None if closed else say(
+                                  "and the connection was still open", "而且连接仍然开着"))
         if not closed:
-            raise CheckFailed(what, expected="the connection closed",
-                              got=f"still open ({self.ended})", hint=hint)
+            raise CheckFailed(what, expected=say("the connection closed", "连接被关闭"),
+                              got=say("still open ({why})", "连接仍然开着（{why}）",
+                                      why=self.ended.text()), hint=hint)
 
     def close(self) -> None:
         try:
@@ -446,23 +718,28 @@ def listener(host: str | None = None) -> socket.socket:
     return sock
 
 
-def accept(sock: socket.socket, timeout: float, who: str = "the client", proc=None) -> Peer:
-    """Accept one connection within `timeout`, as a Peer; fail at once if `proc` (the
-    student's client) exits first instead of waiting out the deadline."""
+def accept(sock: socket.socket, timeout: float, who=None, proc=None) -> Peer:
+    """Accept one connection within `timeout`, as a Peer (its `other` is `who`, default
+    "the client"); fail at once if `proc` (the student's client) exits first instead of
+    waiting out the deadline."""
+    who = THE_CLIENT if who is None else who
     end = time.monotonic() + timeout
     while True:
         left = end - time.monotonic()
         if left <= 0:
-            raise CheckFailed(f"{who} did not connect within {timeout:g} s",
-                              hint="connect to the --host and --port you were given")
+            raise CheckFailed(say("{who} did not connect within {t:g} s",
+                                  "{who} 在 {t:g} 秒内没有连接上来", who=who, t=timeout),
+                              hint=say("connect to the --host and --port you were given",
+                                       "连接到给你的 --host 和 --port"))
         sock.settimeout(min(left, 0.05) if proc is not None else left)
         try:
             conn, _ = sock.accept()
-            return Peer(conn, "test server")
+            return Peer(conn, "test server", other=who)
         except socket.timeout:
             if proc is not None and not proc.alive():
                 proc.wait(1.0)
-                raise CheckFailed(f"{proc.describe()} without connecting") from None
+                raise CheckFailed(say("{what} without connecting", "{what}，一直没有连接上来",
+                                      what=proc.describe())) from None
 
 
 def connected_pair(host: str | None = None) -> tuple[socket.socket, socket.socket]:
@@ -478,5 +755,5 @@ def connected_pair(host: str | None = None) -> tuple[socket.socket, socket.socke
 
 
 __all__ = ["judge_host", "free_port", "wait_listening", "bound_by", "is_listening", "Peer",
-           "bound_sockets", "Wire", "reader_state",
+           "bound_sockets", "Wire", "reader_state", "Ended", "SendFailed",
            "listener", "accept", "connected_pair", "show_bytes"]

@@ -229,12 +229,14 @@ class StudentProcess:
         self.timed_out = False
         self._read_pos = 0
         self.stdout = _Pump(popen.stdout, keep_stdout, 8192)
-        self.stderr = _Pump(popen.stderr, 0, 4096)
+        self.stderr = _Pump(popen.stderr, 0, 16384)  # room for a stack dump and what came before
         self.stdout.start()
         self.stderr.start()
         self._extra_fds = extra_fds
         self._feeder: _Feeder | None = None
         self.last_read = "nothing read yet"
+        self.calling: str | None = None   # the function a call driver is running (calls.py)
+        self._dumps: list[tuple[int, int]] = []  # stderr spans that are stack dumps, not output
 
     # -- input -------------------------------------------------------------------------------
     def write(self, data: bytes) -> None:
@@ -278,9 +280,40 @@ class StudentProcess:
         with self.stdout.cond:
             return bytes(self.stdout.data)
 
+    def _stderr_parts(self) -> tuple[bytes, bytes]:
+        """(what the program wrote to stderr, its last stack dump), from the kept tail."""
+        with self.stderr.cond:
+            tail, total = bytes(self.stderr.tail), self.stderr.total
+        first = total - len(tail)
+        out, dump, pos = bytearray(), b"", first
+        for start, end in self._dumps:
+            a, b = max(start, first), min(end, total)
+            if a >= b:
+                continue
+            out += tail[pos - first:a - first]
+            dump = tail[a - first:b - first]
+            pos = b
+        out += tail[pos - first:]
+        return bytes(out), dump
+
     def stderr_tail(self, limit: int = 1500) -> str:
-        text = self.stderr.tail_bytes().decode("utf-8", "replace")
+        """The end of what the program wrote to stderr (stack dumps taken by the judge are
+        kept apart: see `stacks`)."""
+        text = self._stderr_parts()[0].decode("utf-8", "replace")
         return text[-limit:]
+
+    def stacks(self) -> str:
+        """The program's frames from the last stack dump (`collect_stacks`), the harness's
+        own frames (driver, zygote, launcher) left out; '' if none was taken."""
+        from .stacks import student_frames
+        return student_frames(self._stderr_parts()[1].decode("utf-8", "replace"))
+
+    def stacks_label(self) -> str:
+        """'your recv_msg was here when it was stopped' / 'your server.py was here ...'."""
+        from ..i18n import say
+        who = f"{self.calling}" if self.calling else self.name
+        return str(say("your {who} was here when it was stopped", "你的 {who} 被停下时正运行到这里",
+                       who=who))
 
     # -- lifetime ----------------------------------------------------------------------------
     def alive(self) -> bool:
@@ -330,15 +363,19 @@ class StudentProcess:
         if not self.alive():
             return
         pump = self.stderr
-        seen = pump.total
+        seen = start = pump.total
         self.dump_stacks()
-        with pump.cond:
-            if not pump.cond.wait_for(lambda: pump.total > seen or pump.eof, first):
-                return
-            for _ in range(50):
-                seen = pump.total
-                if pump.eof or not pump.cond.wait_for(lambda: pump.total > seen or pump.eof, quiet):
+        try:
+            with pump.cond:
+                if not pump.cond.wait_for(lambda: pump.total > seen or pump.eof, first):
                     return
+                for _ in range(50):
+                    seen = pump.total
+                    if pump.eof or not pump.cond.wait_for(lambda: pump.total > seen or pump.eof, quiet):
+                        return
+        finally:
+            if pump.total > start:
+                self._dumps.append((start, pump.total))
 
     def kill(self) -> None:
         self.signal_group(signal.SIGKILL)
@@ -365,18 +402,22 @@ class StudentProcess:
         self._extra_fds = ()
 
     def state(self) -> str:
-        """'is still running', 'exited with code 1', 'was killed by signal SIGKILL'."""
+        """'is still running', 'exited with code 1', 'was killed by signal SIGKILL' (in the
+        judge's language)."""
+        from ..i18n import say
         rc = self.returncode
         if rc is None:
-            return "is still running"
+            return str(say("is still running", "仍在运行"))
         if rc < 0:
             try:
-                return f"was killed by signal {signal.Signals(-rc).name}"
+                name = signal.Signals(-rc).name
             except ValueError:
-                return f"was killed by signal {-rc}"
-        return f"exited with code {rc}"
+                name = str(-rc)
+            return str(say("was killed by signal {sig}", "被信号 {sig} 终止了", sig=name))
+        return str(say("exited with code {rc}", "退出了，退出码为 {rc}", rc=rc))
 
     def describe(self) -> str:
+        """'server.py exited with code 1'."""
         return f"{self.name} {self.state()}"
 
     # -- what /proc says about the running process (for the process/thread/memory checks) ----

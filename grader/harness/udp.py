@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ..i18n import say
 from .feedback import show_bytes
 from .net import judge_host
 
@@ -25,6 +26,8 @@ UP, DOWN = "client→server", "server→client"
 @dataclass(frozen=True)
 class Rule:
     """Do `action` to datagram number `index` (0-based, per client) going `direction`.
+    (The API counts from 0, like a list; the story a student reads counts from 1: index 0 is
+    shown as '#1'.)
 
     actions: "drop"; "dup" (deliver twice); "hold" (deliver it right after the next datagram
     of the same client and direction, so it arrives late and out of order); "forge" (deliver
@@ -75,7 +78,7 @@ class LossyPath:
                  lifetime: float = 30.0, max_size: int = 65535, name_client=None):
         self.server = server
         self.rules = {(r.direction, r.index): r for r in rules}
-        self.events: list[str] = []
+        self._events: list = []  # say() texts: rendered when read, in the reader's language
         self._event_client: list[str | None] = []
         self.received: list[bytes] = []
         self.delivered: list[bytes] = []
@@ -96,9 +99,14 @@ class LossyPath:
         self._thread = threading.Thread(target=self._run, daemon=True, name="lossy-udp")
         self._thread.start()
 
-    def log(self, what: str, client: "_Client | None" = None) -> None:
+    def log(self, what, client: "_Client | None" = None) -> None:
         self._event_client.append(client.name if client else None)
-        self.events.append(what)
+        self._events.append(what)
+
+    @property
+    def events(self) -> list[str]:
+        """What happened on the path, one line per event, oldest first."""
+        return [str(e) for e in list(self._events)]
 
     @property
     def clients(self) -> int:
@@ -112,12 +120,14 @@ class LossyPath:
             if self.server is not None:
                 up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 up.bind((judge_host(), 0))
-            name = f"client {len(self._clients) + 1}"
+            n = len(self._clients) + 1
+            name = str(say("client {n}", "客户端 {n}", n=n))
             if self._name_client is not None:
+                unnamed = str(say("unnamed client {n}", "未命名的客户端 {n}", n=n))
                 try:
-                    name = self._name_client(first) or f"unnamed {name}"
+                    name = self._name_client(first) or unnamed
                 except Exception:  # a test's naming function must not kill the relay
-                    name = f"unnamed {name}"
+                    name = unnamed
             client = _Client(addr, up, name)
             self._clients[addr] = client
             if up is not None:
@@ -137,40 +147,47 @@ class LossyPath:
                 self.sock.sendto(data, client.addr)
                 self.delivered.append(data)
         except OSError as exc:  # e.g. the client's socket is gone: a real network drops it too
-            self.log(f"{direction}: could not deliver {show_bytes(data, 40)} ({exc})", client)
+            self.log(say("{d}: could not deliver {data} ({exc})", "{d}：无法投递 {data}（{exc}）",
+                         d=direction, data=show_bytes(data, 40), exc=exc), client)
 
     def _pass(self, client: _Client, direction: str, data: bytes) -> None:
         index = client.counts[direction]
         client.counts[direction] += 1
         rule = self.rules.get((direction, index))
-        tag = f"{direction} #{index} {show_bytes(data, 40)}"
+        tag = f"{direction} #{index + 1} {show_bytes(data, 40)}"  # counted from 1 for students
         action = rule.action if rule else "pass"
+
+        def event(en: str, zh: str, **fields) -> None:
+            self.log(say(en, zh, tag=tag, **fields), client)
+
         if action == "drop":
-            self.log(f"{tag}: dropped (on purpose)", client)
+            event("{tag}: dropped (on purpose)", "{tag}：被丢弃（有意的）")
         elif action == "hold":
             client.held.setdefault(direction, []).append(data)
-            self.log(f"{tag}: held back, to arrive late", client)
+            event("{tag}: held back, to arrive late", "{tag}：被扣下，稍后才到达")
             return
         elif action == "forge":
-            self.log(f"{direction}: forged {show_bytes(rule.payload, 40)} sent first", client)
+            self.log(say("{d}: forged {data} sent first", "{d}：先发出一个伪造的 {data}",
+                         d=direction, data=show_bytes(rule.payload, 40)), client)
             self._deliver(client, direction, rule.payload)
-            self.log(f"{tag}: delivered", client)
+            event("{tag}: delivered", "{tag}：已送达")
             self._deliver(client, direction, data)
         else:
-            self.log(f"{tag}: delivered", client)
+            event("{tag}: delivered", "{tag}：已送达")
             self._deliver(client, direction, data)
             if action == "dup":
-                self.log(f"{tag}: delivered again (duplicate)", client)
+                event("{tag}: delivered again (duplicate)", "{tag}：又送达了一次（重复）")
                 self._deliver(client, direction, data)
         for late in client.held.pop(direction, []):
-            self.log(f"{direction}: held datagram {show_bytes(late, 40)} delivered late", client)
+            self.log(say("{d}: held datagram {data} delivered late", "{d}：被扣下的数据报 {data} 迟到送达",
+                         d=direction, data=show_bytes(late, 40)), client)
             self._deliver(client, direction, late)
 
     def _run(self) -> None:
         while not self._stop:
             left = self._deadline - time.monotonic()
             if left <= 0:
-                self.log("relay stopped: lifetime over")
+                self.log(say("relay stopped: lifetime over", "中继已停止：寿命到了"))
                 return
             for key, _ in self._sel.select(timeout=left):
                 sock = key.fileobj
@@ -210,9 +227,13 @@ class LossyPath:
         prefixed by its client ('client 2: ...') when several clients used the path."""
         events = list(zip(self._event_client, self.events))
         if not events:
-            return "    (nothing crossed the path)"
+            return "    " + str(say("(nothing crossed the path)", "（没有任何数据经过这条路径）"))
         several = len(self._clients) > 1
-        lines = [f"    (… {len(events) - last} earlier events)"] if len(events) > last else []
+        lines = []
+        if len(events) > last:
+            n = len(events) - last
+            lines.append("    " + str(say("(… {n} earlier event)" if n == 1 else "(… {n} earlier events)",
+                                          "（……前面还有 {n} 个事件）", n=n)))
         for name, what in events[-last:]:
             lines.append(f"    {f'{name}: ' if several and name else ''}{what}")
         return "\n".join(lines)

@@ -9,11 +9,20 @@ import time
 
 import pytest
 
-from grader.harness import (DOWN, UP, CheckFailed, LossyPath, Peer, Student, StudentRaised,
-                            StudentTimeout, connected_pair, drop, dup, forge, hold, judge_host,
-                            show_bytes)
+from grader.harness import (DOWN, UP, CheckFailed, Ended, LossyPath, Peer, SendFailed, Student,
+                            StudentRaised, StudentTimeout, accept, connected_pair, drop, dup,
+                            forge, hang, hold, judge_host, listener, show_bytes)
+from grader.i18n import using
 from grader.harness.net import bound_sockets, free_port, _proc_table
 from grader.harness.sandbox import Limits, Sandbox
+
+
+@pytest.fixture(autouse=True)
+def fresh_hang_memory():
+    """What the hang detector remembers ("as in an earlier check") is per judge: per test here."""
+    hang.reset()
+    yield
+    hang.reset()
 
 
 @pytest.fixture
@@ -294,6 +303,7 @@ def test_peer_expect_failure_shows_bytes_and_reason(make_student):
             peer.expect(b"3,\n", "the reply", sent=b"xyz", timeout=0.3)
     text = str(info.value)
     assert "expected: b'3,\\n'" in text and "got:      b'3,'" in text and "within 0.3 s" in text
+    assert peer.ended == "timeout" and peer.ended.open
 
 
 def test_show_bytes_truncates_long_data_with_its_length():
@@ -342,6 +352,8 @@ def test_lossy_path_drops_and_duplicates_by_plan(udp_echo):
         assert c.recv(100) == b"kept" and c.recv(100) == b"kept"
         c.close()
     assert "dropped (on purpose)" in path.story()
+    assert f"{UP} #1 b'lost': dropped" in path.story()  # counted from 1 where a student reads
+    assert f"{DOWN} #1 b'kept': delivered again" in path.story() and "#0" not in path.story()
 
 
 def test_lossy_path_holds_back_and_forges(udp_echo):
@@ -452,3 +464,361 @@ def test_fork_bomb_is_held_by_the_process_limit(make_student):
     assert len(proc.children()) == made
     student.sandbox.cleanup()
     assert not proc.alive()
+
+
+# -- Peer: writes that fail, whole wrong replies, how a read ended, exchange --------------------
+
+HANGS_UP = """
+import argparse, socket
+p = argparse.ArgumentParser(); p.add_argument("--host"); p.add_argument("--port", type=int)
+a = p.parse_args()
+s = socket.socket(); s.bind((a.host, a.port)); s.listen()
+while True:
+    c, _ = s.accept()
+    c.recv(10)
+    c.close()   # hangs up after 10 bytes at most, with more on the way
+"""
+
+
+def test_peer_write_to_a_server_that_hung_up_is_feedback(make_student):
+    student = make_student({"server.py": HANGS_UP})
+    server = student.server("server.py")
+    data = b"x" * (32 << 20)  # far more than the socket buffers hold: the send must fail
+    with Peer.connect(server.addr) as peer:
+        with pytest.raises(SendFailed) as info:
+            peer.send(data)
+    exc = info.value
+    assert isinstance(exc, CheckFailed) and isinstance(exc, OSError)  # old `except OSError` still works
+    assert 0 < exc.done < exc.total == len(data)
+    text = str(exc)
+    assert text.startswith(f"the server closed the connection while the test was still sending, "
+                           f"after {exc.done} of {len(data)} bytes") or \
+        text.startswith("the server reset the connection while the test was still sending")
+    with using("zh"), Peer.connect(server.addr) as peer, pytest.raises(SendFailed) as info:
+        peer.trickle(b"y" * 64, pause=0)
+        peer.send(data)
+    assert "测试还在发送时服务器就" in str(info.value)
+
+
+REPLIES = """
+import argparse, socket, threading, time
+p = argparse.ArgumentParser(); p.add_argument("--host"); p.add_argument("--port", type=int)
+a = p.parse_args()
+s = socket.socket(); s.bind((a.host, a.port)); s.listen()
+def talk(c):
+    data = c.recv(100)
+    if data == b"count":
+        c.sendall(b"12\\n")             # a wrong answer, longer than the right one
+    elif data == b"extra":
+        c.sendall(b"3\\nEXTRA")         # the right answer, then more
+    else:
+        c.sendall(data.upper())        # then keeps the connection open, idle
+    time.sleep(3600)
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=talk, args=(c,), daemon=True).start()
+"""
+
+
+def test_peer_expect_shows_the_whole_wrong_reply(make_student):
+    student = make_student({"server.py": REPLIES})
+    server = student.server("server.py")
+    with Peer.connect(server.addr) as peer:
+        peer.send(b"count")
+        with pytest.raises(CheckFailed) as info:
+            peer.expect(b"3\n", "the count", sent=b"count")
+    text = str(info.value)
+    assert "expected: b'3\\n'" in text and "got:      b'12\\n'" in text, text
+    assert "first difference at byte 1 (index 0)" in text  # counted from 1, index for data[i]
+    assert "lengths differ: expected 2 bytes, got 3" in text
+
+
+def test_peer_expect_reads_no_more_than_a_right_reply(make_student, monkeypatch):
+    """A right reply returns as soon as its bytes are in: no grace period, nothing more read."""
+    student = make_student({"server.py": REPLIES})
+    server = student.server("server.py")
+    quiet_reads = []
+    original = Peer._read
+
+    def spy(self, n, timeout, **kw):
+        if kw.get("quiet") is not None:
+            quiet_reads.append(n)
+        return original(self, n, timeout, **kw)
+
+    monkeypatch.setattr(Peer, "_read", spy)
+    with Peer.connect(server.addr) as peer:
+        peer.send(b"extra")
+        assert peer.expect(b"3\n", "the count") == b"3\n"
+        assert peer.ended == Ended.COMPLETE and peer.ended == "complete"
+        assert peer.recv_exact(5) == b"EXTRA"
+    assert quiet_reads == []
+
+
+def test_ended_is_structured_and_compares_with_the_old_strings():
+    closed = Ended(Ended.CLOSED, other="the server")
+    assert closed == "closed" and closed == "the other side closed the connection"
+    assert closed.gone and not closed.open and closed != "reset"
+    timeout = Ended(Ended.TIMEOUT, 3.0)
+    assert timeout == "no more bytes came within 3 s" and timeout.open
+    assert f"({timeout})" == "(no more bytes came within 3 s)"
+    assert str(closed) == "the server closed the connection"
+    assert Ended(Ended.RESET) == "the connection was reset"
+    with using("zh"):
+        assert str(timeout) == "3 秒内没有再收到任何字节"
+    with pytest.raises(ValueError):
+        Ended("vanished")
+
+
+def test_peer_exchange_sends_shuts_and_reads_until_close(make_student):
+    student = make_student({"server.py": SERVER.format(host="a.host"), "upper.py": REPLIES})
+    echo = student.server("server.py")   # answers each read with its length and a comma
+    with Peer.connect(echo.addr) as peer:
+        assert peer.exchange(b"abc", "the lengths") in (b"3,", b"1,2,", b"2,1,", b"1,1,1,")
+    upper = student.server("upper.py")   # answers, but keeps the connection open
+    with Peer.connect(upper.addr) as peer:
+        with pytest.raises(CheckFailed) as info:
+            peer.exchange(b"hello", "the answer", expected=b"HELLO", timeout=0.5)
+    text = str(info.value)
+    assert "did not close the connection" in text and "got:      b'HELLO'" in text
+    with Peer.connect(upper.addr) as peer:
+        with pytest.raises(CheckFailed) as info:
+            peer.exchange(b"hello", "the answer", expected=b"HELLO!", timeout=0.5)
+    assert "got:      b'HELLO'" in str(info.value) and "expected: b'HELLO!'" in str(info.value)
+
+
+def test_peer_exchange_reports_a_server_that_hangs_up_early(make_student):
+    student = make_student({"server.py": HANGS_UP})
+    server = student.server("server.py")
+    with Peer.connect(server.addr) as peer:
+        with pytest.raises(CheckFailed) as info:
+            peer.exchange(b"z" * (32 << 20), "the echo")
+    assert "while the test was still sending, after" in str(info.value)
+
+
+# -- hangs: found early, said once -----------------------------------------------------------------
+
+NEVER_LISTENS = """
+import argparse, socket, time
+p = argparse.ArgumentParser(); p.add_argument("--host"); p.add_argument("--port", type=int)
+a = p.parse_args()
+s = socket.socket(); s.bind((a.host, a.port))   # forgot listen(); waits for nothing
+time.sleep(3600)
+"""
+
+BUSY_THEN_LISTENS = """
+import argparse, socket, time
+p = argparse.ArgumentParser(); p.add_argument("--host"); p.add_argument("--port", type=int)
+a = p.parse_args()
+end = time.monotonic() + 3
+while time.monotonic() < end:   # a slow start that keeps the CPU busy is not a hang
+    pass
+s = socket.socket(); s.bind((a.host, a.port)); s.listen()
+time.sleep(3600)
+"""
+
+
+def test_a_server_that_never_listens_is_found_idle_and_said_once(make_student):
+    student = make_student({"server.py": NEVER_LISTENS})
+    with pytest.raises(CheckFailed) as first:
+        student.server("server.py", ready_timeout=120)
+    text = str(first.value)
+    assert "has not used the CPU" in text and "blocked" in text, text
+    assert "time.sleep" not in text  # the stack goes to the plugin's "was here" block
+    assert "in <module>" in student.processes[0].stacks()
+    assert "_zygote.py" not in student.processes[0].stacks()
+    with pytest.raises(CheckFailed) as again:
+        student.server("server.py", ready_timeout=120)
+    assert str(again.value).startswith("as in an earlier check, server.py did not start listening")
+
+
+def test_a_busy_slow_start_is_not_a_hang(make_student):
+    student = make_student({"server.py": BUSY_THEN_LISTENS})
+    server = student.server("server.py", ready_timeout=120)
+    assert server.alive()
+
+
+SPINS = """
+import argparse, socket
+p = argparse.ArgumentParser(); p.add_argument("--host"); p.add_argument("--port", type=int)
+a = p.parse_args()
+s = socket.socket(); s.bind((a.host, a.port)); s.listen()
+while True:
+    c, _ = s.accept()
+    while True:
+        data = c.recv(1024)      # no check for b'': spins once the client has closed
+        c.sendall(data)
+"""
+
+
+def test_a_recv_loop_spinning_on_a_closed_connection_is_found(make_student):
+    student = make_student({"server.py": SPINS})
+    server = student.server("server.py")
+    with Peer.connect(server.addr) as peer:
+        peer.send(b"ping")
+        peer.shutdown_write()
+        peer.expect(b"ping", "the echo")
+        with pytest.raises(CheckFailed) as info:
+            peer.expect_eof("the server should close", timeout=120)
+    assert "server.py is spinning" in str(info.value) and peer.ended == "timeout"
+    assert "in <module>" in server.proc.stacks()
+    with Peer.connect(server.addr) as peer:  # still spinning on the first: nobody accepts
+        peer.shutdown_write()
+    with Peer.connect(server.addr) as peer:
+        assert peer.recv_until_eof(timeout=0.3) == b""
+
+
+SPIN_MODULE = """
+def read_ten(sock):
+    buf = b""
+    while len(buf) < 10:
+        buf += sock.recv(10)     # b'' forever once the peer has closed
+    return buf
+"""
+
+
+def test_a_spinning_call_is_stopped_and_labelled_as_the_function(make_student):
+    student = make_student({"framing.py": SPIN_MODULE})
+    ours, theirs = connected_pair()
+    mod = student.module("framing", sockets=[theirs])
+    pending = mod.start("read_ten", mod.sock)
+    ours.sendall(b"abc")
+    ours.shutdown(socket.SHUT_WR)
+    with pytest.raises(StudentTimeout) as info:
+        pending.result(120)
+    ours.close()
+    assert "read_ten() is spinning" in str(info.value) and info.value.hang is not None
+    frames = mod.proc.stacks()
+    assert "in read_ten" in frames and "_driver.py" not in frames and "_zygote.py" not in frames
+    assert mod.proc.stacks_label() == "your read_ten was here when it was stopped"
+    assert "Current thread" not in mod.proc.stderr_tail()  # the dump is kept apart from stderr
+
+
+def test_stack_dump_keeps_only_the_students_frames():
+    from grader.harness.stacks import student_frames
+    dump = """Thread 0x00007f0000000001 (most recent call first):
+  File "/usr/lib/python3.11/threading.py", line 320 in wait
+  File "server.py", line 9 in worker
+Current thread 0x00007f0000000002 (most recent call first):
+  File "framing.py", line 29 in recv_exactly
+  File "/x/grader/harness/_driver.py", line 84 in main
+  File "/x/grader/harness/_main.py", line 17 in run_main
+  File "/x/grader/harness/_zygote.py", line 103 in child
+Thread 0x00007f0000000003 (most recent call first):
+  File "/x/grader/harness/_zygote.py", line 166 in main
+"""
+    assert student_frames(dump).splitlines() == [
+        "thread 1:", '  File "/usr/lib/python3.11/threading.py", line 320 in wait',
+        '  File "server.py", line 9 in worker', "thread 2:",
+        '  File "framing.py", line 29 in recv_exactly']
+
+
+# -- feedback in the judge: one hint, stacks labelled, both languages ------------------------------
+
+HINTED_SUITE = """
+from grader.harness import CheckFailed, check, say
+
+@check(points=1, hint=say("the check's own hint", "检查自己的提示"))
+def test_failure_with_its_own_hint(student):
+    \"\"\"a failure that knows better\"\"\"
+    raise CheckFailed("wrong", hint=say("the failure's hint", "失败自己的提示"))
+
+@check(points=1, hint=say("the check's own hint", "检查自己的提示"))
+def test_failure_without_a_hint(student):
+    \"\"\"a plain failure\"\"\"
+    raise CheckFailed("wrong too")
+
+@check(points=1)
+def test_hanging_call(student):
+    \"\"\"a call that never returns\"\"\"
+    student.module("framing").call("forever", timeout=0.5)
+"""
+
+FOREVER = """
+import time
+def forever():
+    while True:
+        time.sleep(1)
+"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_judge_feedback_one_hint_and_labelled_stacks(course_dir, lang):
+    import json
+    from conftest import grader
+    course_dir.exercise("hinted", stub={"framing.py": FOREVER}, solution={"framing.py": FOREVER},
+                        suite=HINTED_SUITE, points=3)
+    run = grader("--lang", lang, "check", "hinted", "--target", "solutions", "--json",
+                 cwd=course_dir.root, timeout=120)
+    tests = {t["name"]: t["output"] for t in json.loads(run.stdout)["tests"]}
+    own, plain, hanging = (tests["test_failure_with_its_own_hint"],
+                           tests["test_failure_without_a_hint"], tests["test_hanging_call"])
+    hint = "hint:" if lang == "en" else "提示："
+    assert own.count(hint) == 1 and ("the failure's hint" in own or "失败自己的提示" in own), own
+    assert plain.count(hint) == 1 and ("the check's own hint" in plain or "检查自己的提示" in plain)
+    if lang == "en":
+        assert "your forever was here when it was stopped:" in hanging, hanging
+        assert "did not return within 0.5 s" in hanging
+    else:
+        assert "你的 forever 被停下时正运行到这里" in hanging, hanging
+        assert "在 0.5 秒内没有返回" in hanging
+    assert 'File "framing.py"' in hanging and "in forever" in hanging
+    assert "_driver.py" not in hanging and "_zygote.py" not in hanging
+    assert "stderr of framing.py" not in hanging  # the dump is not the module's stderr
+
+
+def test_process_states_in_both_languages(make_student):
+    student = make_student({"boom.py": "raise SystemExit(3)\n"})
+    result = student.run("boom.py")
+    proc = student.processes[0]
+    assert result.returncode == 3 and proc.describe() == "boom.py exited with code 3"
+    with using("zh"):
+        assert proc.state() == "退出了，退出码为 3"
+        assert str(CheckFailed("x", sent=b"a", expected=b"b", got=b"c")).splitlines()[1:] == [
+            "  发送：b'a'", "  期望：b'b'", "  实际：b'c'"]
+
+
+# -- mutants: caught_by from the suite itself, one mutant's feedback ---------------------------------
+
+ANSWER_SUITE = """
+from grader.harness import CheckFailed, check
+
+@check(points=1)
+def test_says_42(student):
+    \"\"\"the answer is 42\"\"\"
+    result = student.run("answer.py")
+    if result.stdout.strip() != b"42":
+        raise CheckFailed("the answer", expected=b"42", got=result.stdout.strip())
+"""
+
+ANSWER_MUTANTS = """
+- name: off_by_one
+  why: off by one
+  file: answer.py
+  edits: [{old: "print(42)", new: "print(41)"}]
+  caught_by: [test_says_42]
+- name: misnamed
+  why: names a check the suite does not have
+  file: answer.py
+  edits: [{old: "print(42)", new: "print(40)"}]
+  caught_by: [test_says_42, test_says_forty_two]
+"""
+
+
+def test_mutant_feedback_and_unknown_caught_by(course_dir, capsys):
+    from grader import course as course_mod
+    from grader.selftest import show_mutants
+    course_dir.exercise("answer", stub={"answer.py": "print(0)\n"},
+                        solution={"answer.py": "print(42)\n"}, suite=ANSWER_SUITE,
+                        mutants=ANSWER_MUTANTS, points=1)
+    course = course_mod.load(course_dir.root)
+    assert show_mutants(course, "answer", ["off_by_one"], show=True) == 0
+    out = capsys.readouterr().out
+    assert "mutant off_by_one (answer.py): off by one" in out
+    assert "✘ the answer is 42" in out and "got:      b'41'" in out  # the student's view
+    assert "mutant off_by_one: caught" in out
+    assert show_mutants(course, "answer", ["misnamed"], show=False) == 1
+    out = capsys.readouterr().out
+    assert "caught_by names checks the suite does not have: test_says_forty_two" in out
+    assert "its checks: test_says_42" in out
+    assert show_mutants(course, "answer", ["nope"]) == 2
+    assert "its mutants: off_by_one, misnamed" in capsys.readouterr().out
