@@ -3,20 +3,37 @@
 Exit codes: 0 every check run passed, 1 a check failed, 2 a usage or course problem.
 Heavy imports (rich, watchfiles) wait until the judge is already running, so a check costs
 little more than the suite itself.
+
+Every message is in the student's language (grader.i18n): `grader --lang zh|en`, else
+NETLAB_LANG, else the locale, else English; the judge is told the same (--netlab-lang).
+argparse's own --help and its wording of a bad option stay English.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from . import course as course_mod
+from . import i18n
+from .i18n import say
 
 DEFAULT_TARGET = "exercises"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with our own words around its usage errors, in the chosen language."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, str(say("{prog}: error: {message} (`grader --help` lists every command and option)\n",
+                             "{prog}：命令行有误：{message}（`grader --help` 列出全部命令和选项）\n",
+                             prog=self.prog, message=message)))
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="grader", description="netlab: check network and concurrency exercises")
+    p = _Parser(prog="grader", description="netlab: check network and concurrency exercises")
     p.add_argument("--root", type=Path, default=None, help="course folder (default: found from here)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -28,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--all", action="store_true", help="run hidden checks too (instructors)")
     c.add_argument("--trust-submission", action="store_true",
                    help="grade a submission even where its code cannot be confined (you trust it)")
+    c.add_argument("--cold", action="store_true",
+                   help="start a fresh judge instead of handing the check to the warm one "
+                        "(same as NETLAB_WARM=0)")
 
     sub.add_parser("list", help="exercises in course order, with your last result")
 
@@ -45,25 +65,86 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("exercises", nargs="*")
     s.add_argument("--jobs", "-j", type=int, default=None, help="judges at once (default: cores)")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--mutant", action="append", default=[], metavar="NAME",
+                   help="run only this mutant of the one exercise named (repeatable)")
+    s.add_argument("--show", action="store_true",
+                   help="print the feedback each mutant gets, as `grader check --all` shows it")
 
     sub.add_parser("validate", help="check course.yaml and the exercise folders")
+
+    # --lang before or after the command: `grader --lang zh list`, `grader list --lang zh`
+    lang_help = "language of messages and feedback (default: NETLAB_LANG, else the locale, else en)"
+    p.add_argument("--lang", choices=i18n.LANGS, default=None, help=lang_help)
+    for command in sub.choices.values():
+        command.add_argument("--lang", choices=i18n.LANGS, default=argparse.SUPPRESS, help=lang_help)
     return p
 
 
+def _early_lang(argv: list[str]) -> str | None:
+    """--lang as written on the command line, before argparse has run (for its errors)."""
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    i18n.set_lang(i18n.from_environment(_early_lang(argv)))
+    try:
+        args = _parser().parse_args(argv)
+        i18n.set_lang(i18n.from_environment(args.lang))
+        return _run(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # the reader went away (`grader hint udp_echo | head -3`): stop quietly, as standard
+        # tools do; stdout goes to /dev/null so the interpreter's last flush cannot complain
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
+
+
+def _run(args) -> int:
     try:
         course = course_mod.load(args.root)
-    except (course_mod.CourseError, FileNotFoundError) as exc:
-        print(f"grader: {exc}", file=sys.stderr)
-        return 2
+    except FileNotFoundError:
+        return _problem(args, "no_course", say(
+            "no {file} in {folder} or any folder above it: run grader inside the course folder "
+            "(or name it with --root)",
+            "{folder} 及其上级目录中都没有 {file}：请在课程目录里运行 grader（或用 --root 指明课程目录）",
+            file=course_mod.COURSE_FILE, folder=str(Path.cwd())))
+    except course_mod.CourseError as exc:
+        return _problem(args, "invalid_course", say("{error}", "课程文件有误：{error}", error=str(exc)))
     try:
         return COMMANDS[args.command](course, args)
     except course_mod.UnknownExercise as exc:
-        print(f"grader: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return _problem(args, "unknown_exercise", unknown_exercise(course, exc))
+
+
+def unknown_exercise(course, exc: course_mod.UnknownExercise) -> i18n.Text:
+    """'no exercise called X; did you mean Y?' and every exercise id, in course order."""
+    close = say("; did you mean {ids}?", "；你要找的是不是 {ids}？", ids=", ".join(exc.close)) \
+        if exc.close else ""
+    return say("no exercise called {name}{close}\n  the exercises, in order: {ids}",
+               "没有叫 {name} 的练习{close}\n  全部练习（按课程顺序）：{ids}",
+               name=repr(exc.ex_id), close=close, ids=", ".join(course.exercises))
+
+
+def _problem(args, code: str, message, *, exercise: str | None = None, target: str | None = None,
+             max_score: float | None = None, seconds: float = 0.0) -> int:
+    """A problem that stops the command (exit code 2): said on stderr, and for
+    `grader check --json` also as the one JSON object on stdout that scripts wait for."""
+    print(say("grader: {message}", "grader：{message}", message=message), file=sys.stderr)
+    if getattr(args, "json", False) and args.command == "check":
+        from .report import error_json
+        print(error_json(exercise=exercise or args.exercise, target=target, error=code,
+                         message=message, max_score=max_score,
+                         visibility="all" if args.all else "visible", seconds=seconds))
+    return 2
 
 
 def _target_root(course, target: str) -> Path:
@@ -84,13 +165,23 @@ def _shown(course, path: Path) -> str:
             return str(path)
 
 
+def _readme(course, ex) -> Path:
+    """The task in the student's language (README.zh.md), else README.md."""
+    folder = course.root / "exercises" / ex.id
+    zh = folder / "README.zh.md"
+    return zh if i18n.lang() == "zh" and zh.is_file() else folder / "README.md"
+
+
 def cmd_check(course, args) -> int:
     from .judge import run_judge
     ex = course.get(args.exercise)
     target = _target_root(course, args.target)
+    # max_score is known before the judge runs only when every check will run (--all)
+    known_max = ex.points if args.all else None
     if not target.is_dir():
-        print(f"grader: target folder {target} does not exist", file=sys.stderr)
-        return 2
+        return _problem(args, "target_missing", say("target folder {path} does not exist",
+                                                    "目标文件夹 {path} 不存在", path=str(target)),
+                        exercise=ex.id, target=str(target / ex.id), max_score=known_max)
     # rich takes ~40 ms to import: do it on the other core while the judge runs
     import threading
     warm = threading.Thread(target=_warm_up, args=(args.json,), daemon=True)
@@ -98,26 +189,30 @@ def cmd_check(course, args) -> int:
     from .judge import owns
     untrusted = not owns(course, target) and not getattr(args, "trust_submission", False)
     result = run_judge(course, ex, target, visibility="all" if args.all else "visible",
-                       untrusted=untrusted)
+                       untrusted=untrusted, warm=not getattr(args, "cold", False))
     warm.join()
-    if result.refused:
-        print(f"grader: {ex.id}: {result.problem}", file=sys.stderr)
+    if result.refused:  # nothing of the submission ran: the result says why (score 0)
+        print(say("grader: {exercise}: {problem}", "grader：{exercise}：{problem}",
+                  exercise=ex.id, problem=result.problem), file=sys.stderr)
         if args.json:
             from .report import result_json
-            print(result_json(result))
+            print(result_json(result, error="refused"))
         return 2
     if result.problem and not result.tests:
-        print(f"grader: {ex.id}: {result.problem}", file=sys.stderr)
-        return 2
+        return _problem(args, "judge_failed",
+                        say("{exercise}: grader problem: {problem}", "{exercise}：评分程序出了问题：{problem}",
+                            exercise=ex.id, problem=result.problem),
+                        exercise=ex.id, target=result.target, max_score=known_max,
+                        seconds=result.seconds)
+    if target == (course.root / DEFAULT_TARGET).resolve():
+        from . import state  # recorded before printing: a closed pipe must not lose it
+        state.record(course.root, ex.id, result.score, result.max_score, result.passed)
     if args.json:
         from .report import result_json
         print(result_json(result))
     else:
         from .report import print_result
-        print_result(result, ex.title, shown_target=_shown(course, target / ex.id))
-    if target == (course.root / DEFAULT_TARGET).resolve():
-        from . import state
-        state.record(course.root, ex.id, result.score, result.max_score, result.passed)
+        print_result(result, ex.text("title", i18n.lang()), shown_target=_shown(course, target / ex.id))
     return 0 if result.passed else 1
 
 
@@ -129,42 +224,54 @@ def _warm_up(as_json: bool) -> None:
 
 
 def cmd_list(course, args) -> int:
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
     from . import state
+    from .report import console as make_console
+    lang = i18n.lang()
     done = state.load(course.root)
     table = Table(title=course.title, title_justify="left")
-    for col in ("#", "exercise", "topic", "last result", "requires"):
-        table.add_column(col)
+    # ids never break; other cells wrap (fold: a Chinese phrase has no spaces) rather than
+    # end in "…"; rich measures wide characters, so the columns stay straight
+    table.add_column("#", no_wrap=True)
+    for col, least in ((say("exercise", "练习"), 8), (say("topic", "主题"), 10),
+                       (say("last result", "上次结果"), 10), (say("requires", "先修练习"), 8)):
+        table.add_column(str(col), overflow="fold", min_width=least)
     for ex in course.exercises.values():
         last = done.get(ex.id)
         if last is None:
-            shown = "[dim]not checked yet[/]"
+            shown = Text(str(say("not checked yet", "尚未检查")), style="dim")
         else:
-            mark = "[green]✔[/]" if last["passed"] else "[red]✘[/]"
-            shown = f"{mark} {last['score']:g}/{last['max_score']:g}  [dim]{last['when']}[/]"
-        table.add_row(str(ex.index), ex.id, ex.topic, shown, ", ".join(ex.requires))
-    console = Console(highlight=False)
+            shown = Text.assemble(("✔" if last["passed"] else "✘", "green" if last["passed"] else "red"),
+                                  f" {last['score']:g}/{last['max_score']:g}  ",
+                                  (last["when"], "dim"))
+        table.add_row(str(ex.index), ex.id, ex.text("topic", lang), shown, ", ".join(ex.requires))
+    console = make_console(soft_wrap=False)
     console.print(table)
     passed = {i for i, r in done.items() if r.get("passed")}
     todo = [ex for ex in course.exercises.values() if ex.id not in passed]
     ready = [ex for ex in todo if set(ex.requires) <= passed]
     if not todo:
-        console.print("Every exercise passes. Well done.")
+        console.print(Text(str(say("Every exercise passes. Well done.", "所有练习都已通过，做得好！"))))
     elif ready:
-        console.print(f"Next: [bold]{ready[0].id}[/] ({ready[0].title}) - read "
-                      f"exercises/{ready[0].id}/README.md, then `grader check {ready[0].id}`")
+        nxt = ready[0]
+        console.print(Text(str(say(
+            "Next: {id} ({title}) - read {readme}, then `grader check {id}`",
+            "下一个：{id}（{title}）——先读 {readme}，再运行 `grader check {id}`",
+            id=nxt.id, title=nxt.text("title", lang), readme=_shown(course, _readme(course, nxt))))),
+            soft_wrap=True)
     return 0
 
 
 def cmd_hint(course, args) -> int:
     ex = course.get(args.exercise)
-    print(f"{ex.id} · {ex.title}")
-    for n, hint in enumerate(ex.hints, 1):
+    lang = i18n.lang()
+    print(f"{ex.id} · {ex.text('title', lang)}")
+    for n, hint in enumerate(ex.text("hints", lang), 1):
         print(f"  {n}. {hint}")
-    readme = course.root / "exercises" / ex.id / "README.md"
+    readme = _readme(course, ex)
     if readme.is_file():
-        print(f"  The task itself: {_shown(course, readme)}")
+        print(say("  The task itself: {path}", "  题目全文：{path}", path=_shown(course, readme)))
     return 0
 
 
@@ -178,6 +285,14 @@ def cmd_selftest(course, args) -> int:
     from .selftest import run_selftest
     for ex_id in args.exercises:
         course.get(ex_id)
+    if args.mutant or args.show:  # one exercise's mutants, with their feedback
+        from .selftest import show_mutants
+        if len(args.exercises) != 1:
+            print(say("grader: --mutant and --show need exactly one exercise id",
+                      "grader：--mutant 和 --show 只能配一个练习 id"), file=sys.stderr)
+            return 2
+        return show_mutants(course, args.exercises[0], args.mutant, show=args.show,
+                            as_json=args.json)
     return run_selftest(course, args.exercises or list(course.exercises), jobs=args.jobs,
                         as_json=args.json)
 
@@ -186,9 +301,9 @@ def cmd_validate(course, args) -> int:
     try:
         course = course_mod.load(course.root, check_folders="strict")
     except course_mod.CourseError as exc:
-        print(f"grader: {exc}", file=sys.stderr)
-        return 2
-    print(f"{course.root / course_mod.COURSE_FILE}: {len(course.exercises)} exercises, valid")
+        return _problem(args, "invalid_course", say("{error}", "课程文件有误：{error}", error=str(exc)))
+    print(say("{path}: {n} exercises, valid", "{path}：共 {n} 个练习，校验通过",
+              path=str(course.root / course_mod.COURSE_FILE), n=len(course.exercises)))
     return 0
 
 

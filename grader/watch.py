@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from .i18n import say
+
 
 def watch(course, ex, target: Path, max_runs: int | None, check: Callable[[], int]) -> int:
     """Run `check` now and after each change in target/<id> (edits settle for 50 ms first).
@@ -12,7 +14,7 @@ def watch(course, ex, target: Path, max_runs: int | None, check: Callable[[], in
 
     folder = target / ex.id
     if not folder.is_dir():
-        print(f"grader: {folder} does not exist")
+        print(say("grader: {folder} does not exist", "grader：{folder} 不存在", folder=str(folder)))
         return 2
     runs = 0
     rc = check()
@@ -28,17 +30,20 @@ def watch(course, ex, target: Path, max_runs: int | None, check: Callable[[], in
                              and "__pycache__" not in path):
             if not batch:
                 if not ready:
-                    print(f"\nwatching {folder} - save a file to check again (Ctrl-C to stop)",
-                          flush=True)
+                    print("\n" + str(say("watching {folder} - save a file to check again (Ctrl-C to stop)",
+                                          "正在监视 {folder}：保存文件后会再次检查（按 Ctrl-C 停止）",
+                                          folder=str(folder))), flush=True)
                     ready = True
                 continue
             names = ", ".join(sorted({Path(p).name for _, p in batch}))
-            print(f"\n{names} changed - checking {ex.id} again\n", flush=True)
+            print("\n" + str(say("{names} changed - checking {id} again",
+                                  "{names} 有改动：再次检查 {id}", names=names, id=ex.id)) + "\n", flush=True)
             rc = check()
             runs += 1
             if max_runs is not None and runs >= max_runs:
                 break
-            print(f"\nwatching {folder} (Ctrl-C to stop)", flush=True)
+            print("\n" + str(say("watching {folder} (Ctrl-C to stop)", "正在监视 {folder}（按 Ctrl-C 停止）",
+                                  folder=str(folder))), flush=True)
     except KeyboardInterrupt:
         pass
     return rc

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import os
 import string
+import threading
+from contextlib import contextmanager
 
 LANGS = ("en", "zh")
 _lang = "en"
+_local = threading.local()  # a thread's own language (see `using`), over the process's
 
 
 def set_lang(lang: str) -> None:
@@ -30,7 +33,22 @@ def set_lang(lang: str) -> None:
 
 
 def lang() -> str:
-    return _lang
+    """The language texts render in: this thread's (`using`), else the process's (`set_lang`)."""
+    return getattr(_local, "lang", None) or _lang
+
+
+@contextmanager
+def using(language: str):
+    """Render in `language` within this block, in this thread only (e.g. `grader selftest`
+    judges the same exercise in both languages from parallel threads)."""
+    if language not in LANGS:
+        raise ValueError(f"language must be one of {LANGS}, not {language!r}")
+    before = getattr(_local, "lang", None)
+    _local.lang = language
+    try:
+        yield language
+    finally:
+        _local.lang = before
 
 
 def from_environment(explicit: str | None = None, environ=None) -> str:
@@ -74,7 +92,7 @@ class Text:
         self.en, self.zh, self.fields = en, zh, fields
 
     def render(self, language: str | None = None) -> str:
-        language = language or _lang
+        language = language or lang()
         template = self.zh if language == "zh" else self.en
         if not self.fields:
             return template
