@@ -140,6 +140,8 @@ def pytest_configure(config):
     isolation.HIDE.add(str(_judge.root))  # the course is not in the student's view
     if _judge.out is not None:
         plan = isolation.plan()
+        if plan.mode == "jail+uid":
+            isolation.private_network()
         _judge.emit({"event": "isolation", "mode": plan.mode, "isolated": plan.isolated,
                      "line": plan.describe()})
         if config.getoption("netlab_untrusted") and not plan.isolated:
@@ -222,6 +224,8 @@ def student(request, exercise, target):
         record["workdir"] = f"{sandbox.workdir}/" if sandbox.workdir else None
         record["stderr"] = [(p.name, p.stderr_tail(1200)) for p in sandbox.procs
                             if p.stderr_tail().strip()]
+        record["stacks"] = [(p.stacks_label(), frames) for p in sandbox.procs
+                            if (frames := p.stacks())]
 
 
 def pytest_runtest_setup(item):
@@ -275,14 +279,18 @@ def pytest_runtest_makereport(item, call):
 
 
 def _failure_text(call, report, item) -> str:
+    from .i18n import say
     limit = _judge.info(item)["time_limit"]
     timed_out = item.nodeid in _judge.timed_out
-    prefix = f"this check ran past its {limit:g} s time limit; your processes were stopped.\n" \
+    prefix = str(say("this check ran past its {t:g} s time limit; your processes were stopped.",
+                     "这项检查超过了 {t:g} 秒的时间限制；你的进程已被停止。", t=limit)) + "\n" \
         if timed_out else ""
     excinfo = call.excinfo
     if excinfo is None:
-        return prefix.strip() or "failed"
+        return prefix.strip() or str(say("failed", "未通过"))
     exc = excinfo.value
+    if isinstance(exc, CheckFailed) and exc.hint:  # its own hint: the check's is not repeated
+        _judge.records.setdefault(item.nodeid, {})["own_hint"] = True
     if isinstance(exc, (CheckFailed, StudentTimeout)):
         return prefix + str(exc)
     if isinstance(exc, AssertionError):
@@ -293,7 +301,9 @@ def _failure_text(call, report, item) -> str:
     if crash is not None:
         where = f" (at {Path(crash.path).name}:{crash.lineno})"
     if report.when != "call":
-        return prefix + f"the check could not run ({report.when}): {excinfo.typename}: {exc}{where}"
+        return prefix + str(say("the check could not run ({when}): {error}",
+                                "这项检查无法运行（{when}）：{error}", when=report.when,
+                                error=f"{excinfo.typename}: {exc}{where}"))
     return prefix + f"{excinfo.typename}: {exc}{where}"
 
 
@@ -306,11 +316,18 @@ def pytest_runtest_logfinish(nodeid, location):
     failed = "failure" in record
     output = record.get("failure", "")
     if failed:
-        if info["hint"] and info["hint"] not in output:
-            output += f"\n  hint: {info['hint']}"
+        from .harness.feedback import label
+        from .i18n import say
+        # one hint: the failure's own when it has one (it fits the failure), else the check's
+        if info["hint"] and not record.get("own_hint") and info["hint"] not in output:
+            output += f"\n{label('hint')}{info['hint']}"
+        for where, frames in record.get("stacks", []):
+            output += f"\n  {where}{say(':', '：')}\n" + "\n".join(
+                "    " + l for l in frames.splitlines()[-20:])
         for name, tail in record.get("stderr", []):
             lines = tail.rstrip().splitlines()
-            output += f"\n  stderr of {name} (last lines):\n" + "\n".join("    " + l for l in lines[-15:])
+            output += "\n  " + str(say("stderr of {name} (last lines):", "{name} 的 stderr（最后几行）：",
+                                        name=name)) + "\n" + "\n".join("    " + l for l in lines[-15:])
         if record.get("workdir"):  # 'framing.py', not the sandbox's temp folder
             output = output.replace(record["workdir"], "")
     result = {

@@ -54,8 +54,9 @@ def socket_path(root: Path) -> Path | None:
     folder = runtime_dir()
     if folder is None:
         return None
-    key = hashlib.sha256(f"{Path(root).resolve()}\0{sys.executable}".encode()).hexdigest()[:20]
-    return folder / f"warm-{key}.sock"
+    key = hashlib.sha256(f"{Path(root).resolve()}\0{sys.executable}".encode()).hexdigest()[:16]
+    path = folder / f"warm-{key}.sock"
+    return path if len(str(path).encode()) < 100 else None  # AF_UNIX paths hold 107 bytes
 
 
 def _sources_stamp() -> dict[str, int]:

@@ -36,6 +36,7 @@ class Plan:
     ids: tuple[int, int] | None = None
     why: str = ""                       # why not a stronger mode
     jail: dict | None = field(default=None, repr=False)
+    network: bool = False               # the judge and its students have a loopback of their own
 
     @property
     def isolated(self) -> bool:
@@ -43,6 +44,11 @@ class Plan:
 
     def describe(self) -> str:
         from ..i18n import say
+        if self.mode == "jail+uid" and self.network:
+            return say("student code runs as uid {uid} in a private filesystem view and a "
+                       "private loopback network (mount and network namespaces)",
+                       "学生代码以 uid {uid} 运行在私有的文件系统视图和私有的回环网络中（挂载与网络命名空间）",
+                       uid=self.ids[0]).render()
         if self.mode == "jail+uid":
             return say("student code runs as uid {uid} in a private filesystem view "
                        "(mount namespace)", "学生代码以 uid {uid} 运行在私有的文件系统视图中（挂载命名空间）",
@@ -181,6 +187,28 @@ def plan() -> Plan:
         jail = jail_spec(mode) if mode in ("jail+uid", "jail") else None
         _PLANS[me] = Plan(mode, ids, why, jail)
     return _PLANS[me]
+
+
+def private_network() -> str | None:
+    """Put this judge (and so every student process it starts later) into a network namespace
+    of its own with only a loopback interface: a submission cannot squat another judge's ports
+    or reach anything beyond this machine. Root only (NETLAB_NETNS=0 turns it off). Returns
+    None when done, else why not. Called before any thread or student process exists."""
+    if os.geteuid() != 0 or os.environ.get("NETLAB_NETNS") == "0" or not sys.platform.startswith("linux"):
+        return "not root" if os.geteuid() != 0 else "turned off"
+    import ctypes
+    import fcntl
+    import socket
+    import struct
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x40000000) != 0:  # CLONE_NEWNET
+        return os.strerror(ctypes.get_errno())
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # bring 'lo' up
+        req = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, req))[1]   # SIOCGIFFLAGS
+        fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", flags | 0x1 | 0x40))  # UP|RUNNING
+    plan().network = True
+    return None
 
 
 def for_workdir(workdir: Path) -> dict | None:

@@ -318,3 +318,31 @@ def test_terminal_escapes_in_student_output_are_shown_not_obeyed(tmp_path):
         assert "\x1b" not in shown and "\r" not in shown and "\u202e" not in shown
         assert "\\x1b[2J" in shown and "\\u202e" in shown
         assert "笔记.txt" in shown  # printable Unicode stays readable
+
+
+def test_student_code_has_a_loopback_of_its_own_as_root(open_dir):
+    """As root each judge has its own network namespace: a submission reaches nothing the
+    machine listens on (here: this test's own listener), so it cannot talk to or squat the
+    ports of other judges or services."""
+    _root_only()
+    import socket
+    outside = socket.create_server(("127.0.0.1", 0))
+    port = outside.getsockname()[1]
+    base = open_dir / "base"
+    base.mkdir()
+    course = _course_copy(base)
+    target = base / "sub"
+    (target / "tcp_echo").mkdir(parents=True)
+    (target / "tcp_echo" / "server.py").write_text(
+        "import socket, sys\n"
+        "print('NET-TRIED', file=sys.stderr, flush=True)\n"
+        f"socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+        "print('NET-REACHED', file=sys.stderr, flush=True)\n")
+    (target / "tcp_echo" / "client.py").write_text("raise SystemExit(1)\n")
+    try:
+        out = json.loads(_grade(course, target).stdout)
+    finally:
+        outside.close()
+    text = json.dumps(out)
+    assert "NET-TRIED" in text and "NET-REACHED" not in text
+    assert "private loopback network" in out["isolation"]
