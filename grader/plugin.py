@@ -142,6 +142,7 @@ def pytest_configure(config):
         plan = isolation.plan()
         if plan.mode == "jail+uid":
             isolation.private_network()
+            isolation.private_scratch()
         _judge.emit({"event": "isolation", "mode": plan.mode, "isolated": plan.isolated,
                      "line": plan.describe()})
         if config.getoption("netlab_untrusted") and not plan.isolated:
@@ -347,8 +348,9 @@ def pytest_runtest_protocol(item, nextitem):
 
 def pytest_sessionfinish(session, exitstatus):
     if _judge is not None:
-        from .harness import zygote
+        from .harness import isolation, zygote
         zygote.shutdown()
+        isolation.release_scratch()
         _judge.emit({"event": "done"})
 
 

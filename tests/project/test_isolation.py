@@ -346,3 +346,36 @@ def test_student_code_has_a_loopback_of_its_own_as_root(open_dir):
     text = json.dumps(out)
     assert "NET-TRIED" in text and "NET-REACHED" not in text
     assert "private loopback network" in out["isolation"]
+
+
+def test_a_submission_that_fills_the_disk_fills_only_its_scratch_space(open_dir):
+    """As root each judge keeps its students' working copies on a size-limited tmpfs of its
+    own: writing until the disk is full ends at that size, the machine's disk untouched."""
+    _root_only()
+    base = open_dir / "base"
+    base.mkdir()
+    course = _course_copy(base)
+    target = base / "sub"
+    (target / "tcp_echo").mkdir(parents=True)
+    (target / "tcp_echo" / "server.py").write_text(
+        "import os, sys\n"
+        "block, total, n = b'x' * (8 << 20), 0, 0\n"
+        "try:\n"
+        "    while total < (4 << 30):\n"
+        "        n += 1\n"
+        "        with open(f'fill{n}', 'wb') as f:\n"
+        "            for _ in range(7):\n"
+        "                f.write(block); total += len(block)\n"
+        "except OSError as exc:\n"
+        "    print('FILLED', total >> 20, 'MiB', exc.errno, file=sys.stderr, flush=True)\n")
+    (target / "tcp_echo" / "client.py").write_text("raise SystemExit(1)\n")
+    free_before = shutil.disk_usage("/tmp").free
+    proc = subprocess.run([sys.executable, "-m", "grader", "check", "tcp_echo", "--target",
+                           str(target), "--json"], cwd=course, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "NETLAB_WARM": "0"})
+    out = json.loads(proc.stdout)
+    filled = [l for l in out["tests"][0]["output"].splitlines() if "FILLED" in l]
+    assert filled, out["tests"][0]["output"]
+    mib, errno_ = int(filled[0].split()[1]), int(filled[0].split()[3])
+    assert mib <= isolation.SCRATCH_MB and errno_ == 28  # ENOSPC of its own tmpfs
+    assert shutil.disk_usage("/tmp").free > free_before - (64 << 20)
