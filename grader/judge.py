@@ -38,6 +38,7 @@ class JudgeResult:
     isolation: str | None = None   # the one line that says how student code was confined
     isolated: bool = True
     refused: bool = False          # a submission not run: student code cannot be confined here
+    judge_pid: int | None = None   # (root: its students ran as uid 1,000,000 + this pid)
 
     @property
     def score(self) -> float:
@@ -124,6 +125,7 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
                 start_new_session=True)
     finally:
         os.close(write_fd)
+    result.judge_pid = proc.pid
     collected: dict[str, dict] = {}
     collected_once = False
     reported: dict[str, dict] = {}

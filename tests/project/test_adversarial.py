@@ -1,0 +1,144 @@
+"""Submissions that try to win without solving the task, graded two at a time beside an honest
+one, as a batch would grade them: each ends with nothing (tcp_echo's client and server both
+misbehave, so zero is what each honestly earned), the honest one keeps its full marks, and no
+process of any of them survives its judge.
+"""
+from __future__ import annotations
+
+import os
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from grader import course as course_mod
+from grader.judge import run_judge
+
+MAIN = Path(__file__).resolve().parents[2]
+
+# tcp_echo's contract in two checks with short limits: each attack costs seconds, not minutes
+SUITE = """
+import socket
+from grader.harness import Peer, accept, check, listener, say
+
+@check(points=1, time_limit=4, title=say("echoes a line", "回显一行"))
+def test_server_echoes(student):
+    server = student.server("server.py", ready_timeout=3)
+    with Peer.connect(server.addr) as peer:
+        peer.send(b"hi\\n")
+        peer.expect(b"hi\\n", "the echo", sent=b"hi\\n", timeout=2)
+
+@check(points=1, time_limit=4, title=say("client sends and prints", "客户端发送并打印"))
+def test_client_echoes(student):
+    lst = listener()
+    host, port = lst.getsockname()[:2]
+    proc = student.spawn("client.py", "--host", host, "--port", str(port))
+    proc.write(b"hi\\n")
+    proc.close_stdin()
+    peer = accept(lst, 3, "client.py", proc)
+    with peer:
+        peer.expect(b"hi\\n", "what the client sent", timeout=2)
+        peer.send(b"hi\\n")
+        assert proc.read_line(2) == b"hi\\n", "the client should print the echo"
+"""
+
+ATTACKS = {
+    "exit_at_import": "import os\nos._exit(0)\n",
+    "sys_exit_zero": "raise SystemExit(0)\n",
+    "ignores_every_signal_and_spins": """
+        import signal
+        for sig in (signal.SIGTERM, signal.SIGALRM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+            signal.signal(sig, signal.SIG_IGN)
+        while True:
+            pass
+        """,
+    "sleeps_forever": "import time\ntime.sleep(10 ** 6)\n",
+    "floods_output": """
+        import sys
+        chunk = b"x" * (1 << 20)
+        for _ in range(1024):          # 1 GiB on stdout, then on stderr
+            sys.stdout.buffer.write(chunk)
+        for _ in range(1024):
+            sys.stderr.buffer.write(chunk)
+        """,
+    "squats_ports": """
+        import socket, time
+        held = []
+        for port in range(20000, 20400):
+            for host in ("127.0.0.1", "0.0.0.0"):
+                try:
+                    s = socket.socket(); s.bind((host, port)); s.listen(); held.append(s)
+                except OSError:
+                    pass
+        time.sleep(10 ** 6)
+        """,
+    "leaves_a_daemon": """
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                while True:
+                    time.sleep(1000)
+            os._exit(0)
+        """,
+    "patches_what_it_can": """
+        import builtins, sys
+        builtins.print = lambda *a, **k: None
+        sys.modules["grader"] = None        # no grader in its view to patch anyway
+        try:
+            import pytest                     # the judge's pytest is not its pytest
+            pytest.main = lambda *a, **k: 0
+        except ImportError:
+            pass
+        class Always:
+            def __eq__(self, other): return True
+            def __ne__(self, other): return False
+        sys.stdout.write(repr(Always()))
+        """,
+}
+
+
+def _submission(base: Path, name: str, server: str, client: str) -> Path:
+    target = base / name
+    (target / "duel").mkdir(parents=True)
+    (target / "duel" / "server.py").write_text(textwrap.dedent(server))
+    (target / "duel" / "client.py").write_text(textwrap.dedent(client))
+    return target
+
+
+def _processes_of(uids: set[int]) -> list[int]:
+    """Processes still alive that run as one of these uids."""
+    left = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid in uids:
+                    left.append(int(entry.name))
+            except OSError:
+                pass
+    return left
+
+
+def test_adversarial_submissions_earn_nothing_and_leave_nothing(tmp_path, course_dir):
+    if os.geteuid() != 0:
+        pytest.skip("students get uids of their own only when the grader is root")
+    solution = {f: (MAIN / "solutions" / "tcp_echo" / f).read_text() for f in ("server.py", "client.py")}
+    course_dir.exercise("duel", stub=solution, solution=solution, suite=SUITE, points=2)
+    course = course_mod.load(course_dir.root)
+    ex = course.get("duel")
+    base = tmp_path / "subs"
+    targets = {name: _submission(base, name, code, code) for name, code in ATTACKS.items()}
+    honest = _submission(base, "honest", solution["server.py"], solution["client.py"])
+    jobs = {**targets, "honest": honest}
+    with ThreadPoolExecutor(2) as pool:
+        results = dict(zip(jobs, pool.map(
+            lambda t: run_judge(course, ex, t, visibility="all", untrusted=True), jobs.values())))
+    assert results["honest"].score == ex.points, [t["output"] for t in results["honest"].tests
+                                                   if t["status"] != "passed"]
+    for name in ATTACKS:
+        r = results[name]
+        assert r.score == 0, (name, [(t["name"], t["output"]) for t in r.tests if t["score"]])
+        assert len(r.tests) == 2 and not r.refused, (name, r.problem)
+        assert all(len(t["output"]) < 20_000 for t in r.tests), name  # floods arrive cut
+    assert _processes_of({1_000_000 + r.judge_pid for r in results.values()}) == []
