@@ -77,7 +77,7 @@ def judge_command(course: Course, ex: Exercise, target: Path, visibility: str, f
     return cmd
 
 
-PASSED_ON = ("NETLAB_ISOLATION", "NETLAB_STUDENT_UID", "NETLAB_ZYGOTE")  # how to confine students
+PASSED_ON = ("NETLAB_ISOLATION", "NETLAB_STUDENT_UID", "NETLAB_ZYGOTE", "NETLAB_PIDNS")  # how to confine students
 
 
 def owns(course: Course, target: Path) -> bool:

@@ -19,6 +19,7 @@ import os
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
@@ -75,16 +76,34 @@ def _tmpfs(dst: str, mode: str, size: str) -> None:
     _mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size={size}")
 
 
-def enter(spec: dict) -> None:
-    """Unshare and pivot into the jail the spec describes (see the module docstring)."""
+def _user_namespace(extra: int = 0) -> None:
+    """A user namespace in which this process keeps its uid and gid (and gets capabilities)."""
+    uid, gid = os.getuid(), os.getgid()
+    # /proc/self/uid_map of a non-dumpable process (a judge's fork) belongs to root
+    _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(dumpable)")
+    _check(_libc.unshare(CLONE_NEWUSER | extra), "unshare(user)")
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+
+
+def new_pid_namespace(spec: dict) -> None:
+    """Children made after this live in a PID namespace of their own (the first is its pid 1):
+    they see and can signal only each other, and die together when that first one ends."""
     if spec["mode"] == "userns":
-        uid, gid = os.getuid(), os.getgid()
-        # /proc/self/uid_map of a non-dumpable process (a judge's fork) belongs to root
-        _check(_libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(dumpable)")
-        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS), "unshare(user, mount)")
-        _write("/proc/self/setgroups", "deny")
-        _write("/proc/self/uid_map", f"{uid} {uid} 1")
-        _write("/proc/self/gid_map", f"{gid} {gid} 1")
+        _user_namespace(CLONE_NEWPID)
+    else:
+        _check(_libc.unshare(CLONE_NEWPID), "unshare(pid)")
+
+
+def enter(spec: dict, in_pid_namespace: bool = False) -> None:
+    """Unshare and pivot into the jail the spec describes (see the module docstring).
+    `in_pid_namespace`: this is the first process of a new PID namespace (whose user
+    namespace, if any, is made already): it gets a /proc of that namespace."""
+    if in_pid_namespace:
+        _check(_libc.unshare(CLONE_NEWNS), "unshare(mount)")
+    elif spec["mode"] == "userns":
+        _user_namespace(CLONE_NEWNS)
     else:
         _check(_libc.unshare(CLONE_NEWNS), "unshare(mount)")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
@@ -110,7 +129,10 @@ def enter(spec: dict) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{new}/dev/{name}")
-    if spec.get("proc"):
+    if in_pid_namespace:  # a /proc that shows this namespace's processes only
+        os.makedirs(new + "/proc", exist_ok=True)
+        _mount("proc", new + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    elif spec.get("proc"):
         os.makedirs(new + "/proc", exist_ok=True)
         _mount("/proc", new + "/proc", None, MS_BIND | MS_REC)
     for path in spec.get("hide", ()):  # what was bound inside is in place: freeze the rest
@@ -147,11 +169,12 @@ def no_new_privs() -> None:
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
 
 
-def confine(jail: dict | None, ids) -> None:
-    """Everything between fork and student code: the jail, then the student's uid (or, in a
-    user namespace, no capabilities), then no_new_privs."""
-    if jail:
+def confine(jail: dict | None, ids, entered: bool = False) -> None:
+    """Everything between fork and student code: the jail (unless `entered` already), then
+    the student's uid (or, in a user namespace, no capabilities), then no_new_privs."""
+    if jail and not entered:
         enter(jail)
+    if jail:
         os.chdir(jail["cwd"])
     if ids:
         os.setgroups([])

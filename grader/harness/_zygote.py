@@ -31,7 +31,7 @@ import struct  # noqa: F401
 import threading  # noqa: F401
 import time  # noqa: F401
 
-from _jail import confine  # found beside this file (sys.path[0])
+from _jail import confine, enter, new_pid_namespace  # found beside this file (sys.path[0])
 from _main import run_main
 
 
@@ -51,10 +51,15 @@ def _set_dumpable(value: int = 1) -> None:
         pass
 
 
-def child(req: dict, fds: list[int], ctl: socket.socket, wake: int, paths: list[str]) -> None:
+def child(req: dict, fds: list[int], ctl: socket.socket, wake: int, paths: list[str],
+          report: int | None = None) -> None:
     """In the forked child: become the student's process and run the script. The child
     then ends the way `python script.py` ends (SystemExit leaves main(): threads joined,
-    atexit run, unclosed files flushed); only a failure to set up ends it at once."""
+    atexit run, unclosed files flushed); only a failure to set up ends it at once.
+    With a PID namespace (`report` is the pipe that tells the zygote the student's pid), this
+    child stays outside as a relay, the namespace's pid 1 reaps inside, and the student is
+    that one's child: see _pid_namespace."""
+    entered = False
     try:
         os.setsid()
         signal.set_wakeup_fd(-1)
@@ -67,7 +72,7 @@ def child(req: dict, fds: list[int], ctl: socket.socket, wake: int, paths: list[
             os.close(fd)
         for src, dst in zip(high, targets):
             os.dup2(src, dst, inheritable=dst > 2)
-        keep = set(targets)
+        keep = set(targets) | ({report} if report is not None else set())
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
             if fd not in keep:
@@ -76,11 +81,17 @@ def child(req: dict, fds: list[int], ctl: socket.socket, wake: int, paths: list[
                 except OSError:
                     pass
         os.chdir(req["cwd"])
-        os.environ.clear()
-        os.environ.update(req["env"])
+        if report is not None:
+            _pid_namespace(req, report, targets)  # returns in the student's process only
+            entered = True
+        else:
+            os.environ.clear()
+            os.environ.update(req["env"])
         for name, (soft, hard) in req["rlimits"].items():
             resource.setrlimit(getattr(resource, name), (soft, hard))
-        confine(req.get("jail"), req.get("ids"))  # private filesystem view, student uid
+        confine(req.get("jail"), req.get("ids"), entered)  # private view, student uid
+        if entered:
+            os.setsid()  # its own group: the judge kills it and what it starts by that
         _set_dumpable()
         sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)))
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "w", closefd=False)),
@@ -101,6 +112,79 @@ def child(req: dict, fds: list[int], ctl: socket.socket, wake: int, paths: list[
         finally:
             os._exit(1)
     sys.exit(run_main(script))
+
+
+def _pid_namespace(req: dict, report: int, targets: list[int]) -> None:
+    """Relay (this process, outside) -> init (pid 1 inside: builds the jail with a /proc of
+    its own, then reaps) -> student (pid 2, returns from here). The relay tells the zygote the
+    student's pid as the zygote sees it, then ends as the student ends (same code or signal),
+    so the judge sees an ordinary child. Everything in the namespace dies with its init."""
+    jail = req["jail"]
+    new_pid_namespace(jail)
+    status_r, status_w = os.pipe()
+    init = os.fork()
+    if init == 0:  # pid 1 of the new namespace
+        os.close(status_r)
+        os.close(report)
+        enter(jail, in_pid_namespace=True)
+        student = os.fork()
+        if student == 0:
+            os.close(status_w)
+            os.environ.clear()
+            os.environ.update(req["env"])
+            return
+        _quiet(targets)  # the student's pipes and sockets are the student's alone
+        os.write(status_w, b"F")
+        status = 0
+        while True:  # reap everything; report the student's own end
+            try:
+                pid, st = os.waitpid(-1, 0)
+            except ChildProcessError:
+                os._exit(0)
+            except InterruptedError:
+                continue
+            if pid == student:
+                status = st
+                os.write(status_w, status.to_bytes(4, "little"))
+    os.close(status_w)
+    _quiet(targets)
+    if os.read(status_r, 1) == b"F":
+        try:
+            with open(f"/proc/{init}/task/{init}/children") as f:
+                outer = int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            outer = init
+        os.write(report, f"{outer}\n".encode())
+    data = b""
+    while len(data) < 4:
+        chunk = os.read(status_r, 4 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    # the student's end, told at once; this relay stays until the namespace's init has
+    # reaped what the student left (so the init is never anyone's orphan)
+    code = os.waitstatus_to_exitcode(int.from_bytes(data, "little")) if len(data) == 4 else -9
+    os.write(report, f"exit {code}\n".encode())
+    os.close(report)
+    try:
+        os.waitpid(init, 0)
+    except ChildProcessError:
+        pass
+    os._exit(0)
+
+
+def _quiet(targets: list[int]) -> None:
+    """Let go of the student's descriptors: a peer must see them close when the student does."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in targets:
+        if fd > 2:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        else:
+            os.dup2(null, fd)
+    os.close(null)
 
 
 def kill_all_children(rounds: int = 50) -> None:
@@ -137,12 +221,15 @@ def main() -> None:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     children: set[int] = set()
+    relays: dict[int, int] = {}   # relay pid -> the student's pid (PID namespaces)
+    reports: dict[int, int] = {}  # a relay's report pipe -> the relay's pid
+    told: set[int] = set()        # students whose end their relay has told already
 
     def send(msg: dict) -> None:
         ctl.send(json.dumps(msg).encode())  # SOCK_SEQPACKET: one message, one JSON object
 
     while True:
-        ready, _, _ = select.select([ctl, wake_r], [], [])
+        ready, _, _ = select.select([ctl, wake_r, *reports], [], [])
         if wake_r in ready:
             os.read(wake_r, 4096)
             while True:
@@ -154,20 +241,53 @@ def main() -> None:
                     break
                 if pid in children:
                     children.discard(pid)
-                    send({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+                    student = relays.pop(pid, pid)
+                    if student not in told:  # a relay that died before telling
+                        send({"exit": student, "code": os.waitstatus_to_exitcode(status)})
+                    told.discard(student)
+        for fd in [fd for fd in reports if fd in ready]:
+            line = os.read(fd, 64)
+            relay = reports[fd]
+            if line.startswith(b"exit ") and relay in relays:
+                told.add(relays[relay])
+                send({"exit": relays[relay], "code": int(line.split()[1])})
+            if not line or line.startswith(b"exit "):
+                os.close(fd)
+                del reports[fd]
         if ctl in ready:
             msg, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 16)
             if not msg:  # the judge is gone: so is everything we started, escaped daemons too
                 kill_all_children()
                 return
             req = json.loads(msg)
+            report_r, report_w = os.pipe() if req.get("pidns") and req.get("jail") else (None, None)
+            if report_r is not None:
+                os.set_inheritable(report_w, False)
             pid = os.fork()
             if pid == 0:
-                child(req, fds, ctl, wake_r, paths)
+                if report_r is not None:
+                    os.close(report_r)
+                child(req, fds, ctl, wake_r, paths, report_w)
             for fd in fds:
                 os.close(fd)
             children.add(pid)
-            send({"spawned": req["id"], "pid": pid})
+            student = pid
+            if report_r is not None:  # the relay says the student's pid, or dies trying
+                os.close(report_w)
+                said = b""
+                while not said.endswith(b"\n"):
+                    ready, _, _ = select.select([report_r], [], [], 10)
+                    chunk = os.read(report_r, 32) if ready else b""
+                    if not chunk:
+                        break
+                    said += chunk
+                if said.strip().isdigit():
+                    student = int(said)
+                    relays[pid] = student
+                    reports[report_r] = pid
+                else:
+                    os.close(report_r)
+            send({"spawned": req["id"], "pid": student})
 
 
 if __name__ == "__main__":

@@ -444,6 +444,41 @@ class StudentProcess:
         """The process's direct children and their states ('Z' is a zombie)."""
         return {pid: _state(pid) or "?" for pid in _proc_children(self.pid)}
 
+    def pid_of(self, reported: int) -> int | None:
+        """The pid, as the judge sees it, of a process this student reported by its own pid.
+        Student processes live in a PID namespace of their own (the student is pid 2 there,
+        the pids it prints are that namespace's): /proc's NSpid lines translate. Without a
+        namespace, the same pid. None when no such process is alive."""
+        mine = _nspid(self.pid)
+        if len(mine) < 2:
+            return reported
+        try:
+            ns = os.stat(f"/proc/{self.pid}/ns/pid").st_ino
+        except OSError:
+            return None
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                chain = _nspid(int(entry.name))
+                if len(chain) == len(mine) and chain[-1] == reported:
+                    try:
+                        if os.stat(f"/proc/{entry.name}/ns/pid").st_ino == ns:
+                            return chain[0]
+                    except OSError:
+                        pass
+        return None
+
+
+def _nspid(pid: int) -> list[int]:
+    """A process's pid in each PID namespace it is in, outermost first (/proc's NSpid)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return [int(x) for x in line.split()[1:]]
+    except OSError:
+        pass
+    return []
+
 
 def copy_target(src: Path, dest: Path) -> Path:
     """A working copy of the target folder, so a student can't touch the original."""
@@ -542,8 +577,12 @@ class Sandbox:
         # Under the zygote a tag cannot be read back (/proc/pid/environ shows the zygote's
         # initial environment), so its children are all taken when no other sandbox is open
         # in this process - always the case in a judge, whose tests run one at a time.
-        killed = kill_strays(self.tag, everything=self.kill_all_children,
-                             zygote_pid=None if _OPEN else zygote.current_pid())
+        zpid = None if _OPEN else zygote.current_pid()
+        killed = kill_strays(self.tag, everything=self.kill_all_children, zygote_pid=zpid)
+        if zpid:  # the zygote reaps what ended under it (relays of PID namespaces included)
+            end = time.monotonic() + 5
+            while _proc_children(zpid) and time.monotonic() < end:
+                time.sleep(0.002)  # polling /proc with a deadline until they are reaped
         if getattr(self, "_own_workdir", False):
             shutil.rmtree(self.workdir, ignore_errors=True)
         return killed

@@ -156,7 +156,7 @@ def spawn_child(zygote: Zygote, argv: list[str], cwd: str, env: dict, rlimits: d
     try:
         pid = zygote.spawn({"argv": argv, "cwd": cwd, "env": env, "rlimits": rlimits,
                             "ids": list(ids) if ids else None, "socket_timeout": socket_timeout,
-                            "jail": jail,
+                            "jail": jail, "pidns": os.environ.get("NETLAB_PIDNS", "1") != "0",
                             "fds": [0, 1, 2, *pass_fds]}, [in_r, out_w, err_w, *pass_fds])
     finally:
         for fd in (in_r, out_w, err_w):
