@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("selftest", help="solutions full marks, stubs zero, every mutant caught")
     s.add_argument("exercises", nargs="*")
-    s.add_argument("--jobs", "-j", type=int, default=None, help="judges at once (default: cores)")
+    s.add_argument("--jobs", "-j", type=int, default=None, help="judges at once (default: twice the cores)")
     s.add_argument("--json", action="store_true")
     s.add_argument("--mutant", action="append", default=[], metavar="NAME",
                    help="run only this mutant of the one exercise named (repeatable)")
