@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from . import course as course_mod
+from . import i18n
+from .i18n import say
 from .harness import Student
 from .harness.feedback import CheckFailed
 from .harness.sandbox import PYTHON_FLAGS, Limits, Sandbox, StudentTimeout, _preexec
@@ -113,17 +115,22 @@ class Judge:
             folder = self.target / ex.id
             missing = [f for f in ex.files if not (folder / f).is_file()]
             if missing:
-                self.prechecks[ex.id] = (
-                    f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing from "
-                    f"{folder} - this exercise needs {', '.join(ex.files)}")
+                fields = dict(files=", ".join(missing), folder=folder, needs=", ".join(ex.files))
+                self.prechecks[ex.id] = str(
+                    say("{files} is missing from {folder} - this exercise needs {needs}",
+                        "{folder} 里缺少 {files}——这个练习需要 {needs}", **fields)
+                    if len(missing) == 1 else
+                    say("{files} are missing from {folder} - this exercise needs {needs}",
+                        "{folder} 里缺少 {files}——这个练习需要 {needs}", **fields))
             else:
                 py = [f for f in ex.files if f.endswith(".py")]
                 proc = subprocess.run(
-                    [sys.executable, *PYTHON_FLAGS, str(COMPILE_CHECK), *py], cwd=folder,
+                    [sys.executable, *PYTHON_FLAGS, str(COMPILE_CHECK), "--lang", i18n.lang(), *py], cwd=folder,
                     capture_output=True, timeout=30, preexec_fn=_preexec(Limits()),
                     env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
                 self.prechecks[ex.id] = proc.stdout.decode("utf-8", "replace").strip() or (
-                    None if proc.returncode == 0 else f"could not check {', '.join(py)}")
+                    None if proc.returncode == 0 else str(say(
+                        "could not check {files}", "无法检查 {files}", files=", ".join(py))))
             if self.prechecks[ex.id]:
                 self.emit({"event": "precheck", "exercise": ex.id, "problem": self.prechecks[ex.id]})
         return self.prechecks[ex.id]
@@ -216,11 +223,13 @@ def student(request, exercise, target):
     sandbox = Sandbox(target=target, limits=limits,
                       wall_seconds=info["time_limit"], kill_all_children=_judge.strict)
     _judge.current = sandbox
+    student = Student(sandbox)
     try:
-        yield Student(sandbox)
+        yield student
     finally:
         _judge.current = None
         sandbox.cleanup()
+        student.close()
         record = _judge.records.setdefault(request.node.nodeid, {})
         record["workdir"] = f"{sandbox.workdir}/" if sandbox.workdir else None
         record["stderr"] = [(p.name, p.stderr_tail(1200)) for p in sandbox.procs
@@ -234,7 +243,7 @@ def pytest_runtest_setup(item):
     if ex is not None:
         problem = _judge.precheck(ex)
         if problem:
-            raise CheckFailed(f"not run: {problem}")
+            raise CheckFailed(say("not run: {problem}", "未运行：{problem}", problem=problem))
 
 
 def _watchdog(nodeid: str) -> None:

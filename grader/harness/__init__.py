@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from ..i18n import Text, say
 from . import hang
-from .calls import Handed, PendingCall, StudentModule, StudentRaised
+from .calls import Callable, Handed, PendingCall, StudentModule, StudentRaised
 from .feedback import CheckFailed, expect_bytes, expect_equal, show, show_bytes
 from .net import (Ended, Peer, SendFailed, Wire, accept, bound_by, connected_pair, free_port,
                   judge_host, listener, wait_listening)
@@ -63,7 +63,26 @@ class Student:
 
     def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
+        self._rendezvous = None
         hang.watch(lambda: sandbox.procs)  # Peer's reads and calls watch these for hangs
+
+    def rendezvous(self):
+        """This check's rendezvous service (grader/harness/rendezvous.py): barriers, gates,
+        counters and an "inside now" gauge student code reaches through `import netlab_rv`."""
+        if self._rendezvous is None:
+            from .rendezvous import Rendezvous
+            self._rendezvous = Rendezvous(self.workdir)
+        return self._rendezvous
+
+    @staticmethod
+    def callable(ref: str) -> "Callable":
+        """A function of the working copy, passed as an argument of `module(...).call`:
+        "jobs:square" arrives in the student's function as jobs.square itself."""
+        return Callable(ref)
+
+    def close(self) -> None:
+        if self._rendezvous is not None:
+            self._rendezvous.close()
 
     @property
     def host(self) -> str:
@@ -123,6 +142,7 @@ def stderr_note(proc: StudentProcess, limit: int = 800) -> str:
 
 
 __all__ = [
+    "Callable",
     "check", "Student", "Server", "CheckFailed", "Ended", "SendFailed", "hang", "expect_bytes", "expect_equal", "show",
     "show_bytes", "Peer", "Wire", "accept", "listener", "connected_pair", "free_port", "judge_host",
     "wait_listening", "bound_by", "Completed", "Limits", "StudentProcess", "StudentTimeout", "StudentModule",

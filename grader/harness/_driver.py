@@ -3,8 +3,9 @@
     python -S -E _driver.py CONFIG_JSON
 
 Requests arrive as JSON lines on stdin: {"func": name, "args": [...], "kwargs": {...}}.
-Values are JSON with two tags: {"$bytes": base64} and {"$socket": fd} (a socket the judge
-handed over with pass_fds). Each answer is one JSON line on the private fd `resp_fd` (not
+Values are JSON with three tags: {"$bytes": base64}, {"$socket": fd} (a socket the judge
+handed over with pass_fds) and {"$call": "module:name"} (a function of the working copy, e.g.
+a test-owned job that reports to the check's rendezvous service). Each answer is one JSON line on the private fd `resp_fd` (not
 stdout, which the student may print to): {"ok": true, "value": ...} or
 {"ok": false, "type": ..., "mro": [...], "message": ..., "traceback": ...}.
 The judge only json-decodes answers; it never unpickles or evaluates them.
@@ -33,6 +34,9 @@ def decode(value):
             if fd not in _sockets:
                 _sockets[fd] = socket.socket(fileno=fd)
             return _sockets[fd]
+        if "$call" in value:
+            module, _, name = value["$call"].partition(":")
+            return getattr(importlib.import_module(module), name)
         return {k: decode(v) for k, v in value.items()}
     return value
 

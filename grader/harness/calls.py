@@ -71,9 +71,24 @@ class Handed:
         return f"<socket connected to {self.peer}>"
 
 
+class Callable:
+    """Stands for a function of the working copy ("module:name"); pass it as an argument."""
+
+    def __init__(self, ref: str):
+        module, _, name = ref.partition(":")
+        if not module or not name:
+            raise ValueError(f"a callable is 'module:name', not {ref!r}")
+        self.ref = ref
+
+    def __repr__(self) -> str:
+        return self.ref.replace(":", ".")
+
+
 def _encode(value):
     if isinstance(value, Handed):
         return {"$socket": value.fd}
+    if isinstance(value, Callable):
+        return {"$call": value.ref}
     if isinstance(value, (bytes, bytearray)):
         return {"$bytes": base64.b64encode(bytes(value)).decode()}
     if isinstance(value, (list, tuple)):
