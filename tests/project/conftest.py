@@ -18,6 +18,19 @@ REPO = Path(__file__).resolve().parents[2]
 os.environ["NETLAB_WARM"] = "0"
 
 
+def suite_checks(ex_id: str, root: Path = REPO) -> set[str]:
+    """The names of an exercise's graded checks, read from its suite's source (never run)."""
+    import ast
+
+    names = set()
+    for path in (root / "tests" / ex_id).glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_") and any(
+                    getattr(getattr(d, "func", d), "id", None) == "check" for d in node.decorator_list):
+                names.add(node.name)
+    return names
+
+
 def _children() -> set[int]:
     try:
         with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:

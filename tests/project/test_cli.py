@@ -15,6 +15,17 @@ import pytest
 
 from conftest import CourseBuilder, copy_real_course, grader
 
+from grader import course as course_mod
+
+REPO = Path(__file__).resolve().parents[2]
+TCP_ECHO = course_mod.load(REPO, check_folders=False).exercises["tcp_echo"]
+
+
+def hidden_checks(ex_id: str, cwd) -> int:
+    """How many of an exercise's checks are hidden, counted from a full run's JSON."""
+    run = grader("check", ex_id, "--target", "solutions", "--json", "--all", cwd=cwd)
+    return sum(t["visibility"] == "hidden" for t in json.loads(run.stdout)["tests"])
+
 LOCALE_VARS = ("NETLAB_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
@@ -83,7 +94,7 @@ def test_check_solution_json_has_gradescope_fields(course):
     run = grader("check", "tcp_echo", "--target", "solutions", "--json", "--all", cwd=course)
     assert run.returncode == 0, run.stdout + run.stderr
     data = json.loads(run.stdout)
-    assert data["score"] == data["max_score"] == 12
+    assert data["score"] == data["max_score"] == TCP_ECHO.points
     assert data["hidden_tests"] == 0
     for test in data["tests"]:
         assert set(test) == {"name", "title", "score", "max_score", "status", "visibility", "output"}
@@ -96,7 +107,7 @@ def test_check_without_all_runs_visible_only_and_counts_hidden(course):
     data = json.loads(run.stdout)
     assert run.returncode == 0
     assert {t["visibility"] for t in data["tests"]} == {"visible"}
-    assert data["hidden_tests"] == 4
+    assert data["hidden_tests"] == hidden_checks("tcp_echo", course) > 0
     text = grader("check", "tcp_echo", "--target", "solutions", cwd=course).stdout
     n, points = data["hidden_tests"], data["hidden_points"]
     assert f"{n} hidden checks, {points:g} more points, run when your work is graded." in text
@@ -148,7 +159,7 @@ def test_missing_target_folder_is_a_usage_error(course):
 def test_bad_course_file_exits_2_naming_the_problem(course, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(course, broken)
-    text = (broken / "course.yaml").read_text().replace("points: 12", "points: twelve")
+    text = (broken / "course.yaml").read_text().replace(f"points: {TCP_ECHO.points:g}", "points: twelve", 1)
     (broken / "course.yaml").write_text(text)
     run = grader("check", "tcp_echo", cwd=broken)
     assert run.returncode == 2

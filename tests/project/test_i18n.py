@@ -30,14 +30,7 @@ PROSE = re.compile(r"[A-Za-z]{2,}[,;:.!?]?\s+[A-Za-z]{2,}")
 # Content other helpers are still converting when this file was written: xfail(strict=False)
 # until it lands (the lead removes an entry once its conversion is in). Keys: a suite's path,
 # "course.yaml:<id>", "README:<id>", "glossary:<id>".
-_A2 = "A2 is converting the first three exercises (suites, course.yaml zh:, README.zh.md)"
 PENDING: dict[str, str] = {
-    "tests/tcp_echo/test_tcp_echo.py": _A2,
-    "tests/udp_echo/test_udp_echo.py": _A2,
-    "tests/sticky_header/test_sticky_header.py": _A2,
-    "course.yaml:tcp_echo": _A2, "course.yaml:udp_echo": _A2, "course.yaml:sticky_header": _A2,
-    "README:tcp_echo": _A2, "README:udp_echo": _A2, "README:sticky_header": _A2,
-    "grader/plugin.py": "A1 is converting the plugin's feedback words ('not run: ...' of a precheck)",
 }
 
 

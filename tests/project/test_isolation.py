@@ -22,11 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import suite_checks
+
+from grader import course as course_mod
 from grader.harness import isolation
 
 MAIN = Path(__file__).resolve().parents[2]
+TCP_ECHO = course_mod.load(MAIN, check_folders=False).exercises["tcp_echo"]
 NOBODY = 4242  # the unprivileged user the non-root runs use
-TCP_ECHO_CHECKS = 11
 
 ATTACK = r'''
 import ctypes, json, os, signal, sys
@@ -193,7 +196,7 @@ def _assert_defeated(proc, course: Path, before: str, *, may_die: bool = False, 
     assert not worked, worked
     assert result["score"] == 0
     assert not hidden or "ATTACK-READ" not in text, "the course is visible to student code"
-    assert len(result["tests"]) == TCP_ECHO_CHECKS
+    assert {t["name"] for t in result["tests"]} == suite_checks("tcp_echo")
     assert not any(t["name"] == "test_x" for t in result["tests"])
     assert proc.returncode == 1
     return result
@@ -246,7 +249,7 @@ def test_attacks_fail_as_root_with_a_private_interpreter(tmp_path):
     result = _assert_defeated(proc, course, before)
     assert "private filesystem view" in result["isolation"], result["isolation"]
     good = _grade(course, course / "solutions", python=python)
-    assert json.loads(good.stdout)["score"] == 12, good.stdout[-3000:]
+    assert json.loads(good.stdout)["score"] == TCP_ECHO.points, good.stdout[-3000:]
 
 
 def _unprivileged_python_works() -> str | None:
@@ -271,7 +274,7 @@ def test_attacks_fail_as_an_unprivileged_user(open_dir, private):
     mode = json.loads(check.stdout)["isolation"]
     if "user namespace" not in mode:
         pytest.skip(f"user namespaces unavailable: {mode}")
-    assert json.loads(check.stdout)["score"] == 12
+    assert json.loads(check.stdout)["score"] == TCP_ECHO.points
     target = _submission(base / "sub", course, kill=False, owner=NOBODY)
     before = _tree_digest(course)
     _assert_defeated(_grade(course, target, user=NOBODY), course, before)
@@ -293,7 +296,7 @@ def test_a_submission_is_refused_where_nothing_can_confine_it(tmp_path):
     assert "ATTACK-TRIED" not in refused.stdout  # nothing of the submission ran
     # the course's own code still runs, with the mode said in one line
     own = _grade(course, course / "solutions", env=env)
-    assert json.loads(own.stdout)["score"] == 12
+    assert json.loads(own.stdout)["score"] == TCP_ECHO.points
     assert "NO isolation" in json.loads(own.stdout)["isolation"]
 
 

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from grader import course as course_mod
+
 MAIN = Path(__file__).resolve().parents[2]
+TCP_ECHO = course_mod.load(MAIN, check_folders=False).exercises["tcp_echo"]
 
 
 @pytest.fixture
@@ -166,7 +169,7 @@ def test_student_code_cannot_reach_or_kill_the_warm_process(course):
     text = json.dumps(attacked)
     assert "TRIED" in text and "HIT-" not in text
     assert warm_pid(runtime) == before
-    assert grade(root, runtime, root / "solutions", "require")["score"] == 12
+    assert grade(root, runtime, root / "solutions", "require")["score"] == TCP_ECHO.points
 
 
 def test_a_dead_warm_process_is_replaced(course):
@@ -175,8 +178,8 @@ def test_a_dead_warm_process_is_replaced(course):
     first = warm_pid(runtime)
     os.kill(first, signal.SIGKILL)
     # the next check finds nobody listening: it runs cold and starts a new warm process
-    assert grade(root, runtime, root / "solutions", "1")["score"] == 12
-    assert grade(root, runtime, root / "solutions", "require")["score"] == 12
+    assert grade(root, runtime, root / "solutions", "1")["score"] == TCP_ECHO.points
+    assert grade(root, runtime, root / "solutions", "require")["score"] == TCP_ECHO.points
     assert warm_pid(runtime) != first
 
 
@@ -186,5 +189,5 @@ def test_a_changed_grader_file_retires_the_warm_process(course):
     first = warm_pid(runtime)
     report = root / "grader" / "report.py"
     report.write_text(report.read_text() + "\n# changed\n")
-    assert grade(root, runtime, root / "solutions", "require")["score"] == 12
+    assert grade(root, runtime, root / "solutions", "require")["score"] == TCP_ECHO.points
     assert warm_pid(runtime) != first
