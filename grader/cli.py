@@ -1,4 +1,4 @@
-"""The `grader` command: check, list, hint, watch, selftest, validate.
+"""The `grader` command: check, list, hint, watch, selftest, validate, batch, pack.
 
 Exit codes: 0 every check run passed, 1 a check failed, 2 a usage or course problem.
 Heavy imports (rich, watchfiles) wait until the judge is already running, so a check costs
@@ -71,6 +71,27 @@ def _parser() -> argparse.ArgumentParser:
                    help="print the feedback each mutant gets, as `grader check --all` shows it")
 
     sub.add_parser("validate", help="check course.yaml and the exercise folders")
+
+    b = sub.add_parser("batch", help="grade a folder of submissions (instructors): grades.csv, "
+                                     "feedback/, results/, resumable")
+    b.add_argument("submissions", help="folder with one folder or .zip per student (named by "
+                                       "student id, or as Canvas/Moodle downloads name them)")
+    b.add_argument("--out", required=True, help="output folder (gradebook.sqlite, grades.csv, ...)")
+    b.add_argument("--workers", type=int, default=None, help="judges at once (default: CPU count)")
+    b.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                   help="grade only these exercises (default: all)")
+    b.add_argument("--regrade", action="store_true", help="grade again what the gradebook holds")
+    b.add_argument("--id-pattern", default=None, metavar="REGEX",
+                   help="student id from an entry's name: group 'id' (else group 1)")
+    b.add_argument("--release", choices=("none", "due", "published"), default="none",
+                   help="show after_due_date ('due') or also after_published checks in full")
+    b.add_argument("--trust-submission", action="store_true",
+                   help="run even where student code cannot be confined (you trust every submission)")
+
+    k = sub.add_parser("pack", help="zip your exercise files for upload (students)")
+    k.add_argument("--out", default=None, help="the zip to write (default: netlab-submission.zip)")
+    k.add_argument("--exercises", nargs="+", default=None, metavar="ID", help="only these exercises")
+    k.add_argument("--target", default=None, help="folder holding <exercise>/ (default: exercises)")
 
     # --lang before or after the command: `grader --lang zh list`, `grader list --lang zh`
     lang_help = "language of messages and feedback (default: NETLAB_LANG, else the locale, else en)"
@@ -307,5 +328,15 @@ def cmd_validate(course, args) -> int:
     return 0
 
 
+def cmd_batch(course, args) -> int:
+    from .batch.runner import cmd_batch as batch
+    return batch(course, args)
+
+
+def cmd_pack(course, args) -> int:
+    from .batch.pack import cmd_pack as pack
+    return pack(course, args)
+
+
 COMMANDS = {"check": cmd_check, "list": cmd_list, "hint": cmd_hint, "watch": cmd_watch,
-            "selftest": cmd_selftest, "validate": cmd_validate}
+            "selftest": cmd_selftest, "validate": cmd_validate, "batch": cmd_batch, "pack": cmd_pack}
