@@ -120,7 +120,8 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
                 return result
         if proc is None:
             proc = subprocess.Popen(
-                cmd, cwd=course.root, env=judge_env(), stdin=subprocess.DEVNULL,
+                cmd, cwd=course.root, env={**judge_env(), "NETLAB_PARENT": str(os.getpid())},
+                stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, pass_fds=(write_fd,),
                 start_new_session=True)
     finally:

@@ -98,6 +98,51 @@ ATTACKS = {
         """,
 }
 
+# More that a batch must survive (graded in test_a_batch_of_attackers_...: the batch's own process
+# tree, the gradebook and the other students are what they go for)
+BATCH_ATTACKS = {
+    "fork_bomb": """
+        import os
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+        """,
+    "kills_everything_it_sees": """
+        import os, signal
+        for name in os.listdir("/proc"):
+            if name.isdigit() and int(name) != os.getpid():
+                for sig in (signal.SIGKILL, signal.SIGTERM):
+                    try:
+                        os.kill(int(name), sig)
+                    except OSError:
+                        pass
+        for pid in (os.getppid(), 1):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        """,
+    "fills_the_disk_and_forges_results": """
+        import json, os
+        forged = json.dumps({"score": 100, "tests": [{"name": "test_server_echoes", "status": "passed"}]})
+        for folder in ("/tmp", "/dev/shm", ".", "/root", "/home", "/var/tmp"):
+            try:
+                for name in ("results.json", "grades.csv", "gradebook.sqlite"):
+                    with open(os.path.join(folder, name), "w") as f:
+                        f.write(forged)
+            except OSError:
+                pass
+        try:
+            with open("filler", "wb") as f:
+                while True:
+                    f.write(b"\0" * (1 << 20))
+        except OSError:
+            pass
+        """,
+}
+
 
 def _submission(base: Path, name: str, server: str, client: str) -> Path:
     target = base / name
@@ -142,3 +187,35 @@ def test_adversarial_submissions_earn_nothing_and_leave_nothing(tmp_path, course
         assert len(r.tests) == 2 and not r.refused, (name, r.problem)
         assert all(len(t["output"]) < 20_000 for t in r.tests), name  # floods arrive cut
     assert _processes_of({1_000_000 + r.judge_pid for r in results.values()}) == []
+
+
+def test_a_batch_of_attackers_carries_on_and_the_honest_grade_is_unchanged(tmp_path, course_dir):
+    """Through `grader batch`: every attack above, two runs at a time, beside two honest
+    students; the batch finishes, gives each attacker 0 and each honest student full marks."""
+    import csv
+    import io
+    import subprocess
+    import sys
+    if os.geteuid() != 0:
+        pytest.skip("batches confine each run under a uid of its own only when run as root")
+    solution = {f: (MAIN / "solutions" / "tcp_echo" / f).read_text() for f in ("server.py", "client.py")}
+    course_dir.exercise("duel", stub=solution, solution=solution, suite=SUITE, points=2)
+    subs = tmp_path / "subs"
+    for name, code in {**ATTACKS, **BATCH_ATTACKS}.items():
+        (subs / name).mkdir(parents=True)
+        _submission(subs / name, "exercises", code, code)
+    for name in ("honest1", "honest2"):
+        _submission(subs / name, "exercises", solution["server.py"], solution["client.py"])
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "grader", "--root", str(course_dir.root), "batch",
+                           str(subs), "--out", str(out), "--workers", "2"], capture_output=True,
+                          text=True, timeout=600, cwd=MAIN)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(
+        (out / "grades.csv").read_text(encoding="utf-8-sig")))}
+    assert set(rows) == {*ATTACKS, *BATCH_ATTACKS, "honest1", "honest2"}
+    for name in ("honest1", "honest2"):
+        assert float(rows[name]["total"]) == 2, rows[name]
+    for name in {*ATTACKS, *BATCH_ATTACKS}:
+        assert float(rows[name]["total"]) == 0, rows[name]
+    assert not (MAIN / "results.json").exists() and not (out / "results.json").exists()

@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -307,6 +308,19 @@ def outputs(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in files}
 
 
+def verdicts(out: Path) -> dict:
+    """Every check's status and score per (student, exercise): what decides a grade. (A
+    feedback text may quote how far a transfer got before a faulty server broke it off, which
+    depends on timing; the verdict never does.)"""
+    got = {}
+    for path in (out / "results").iterdir():
+        record = json.loads(path.read_text())
+        for ex_id, ex in record["exercises"].items():
+            got[(record["student"], ex_id)] = (ex.get("status"), ex.get("score"), sorted(
+                (t["name"], t["status"], t["score"]) for t in ex.get("tests", [])))
+    return got
+
+
 def finished(out: Path) -> dict:
     with sqlite3.connect(out / "gradebook.sqlite") as db:
         return {(s, e): f for s, e, f in db.execute("SELECT student, exercise, finished FROM runs")}
@@ -362,7 +376,33 @@ def test_batch_over_the_examples(tmp_path):
 RESUMED = ("alice", "carol", "dave", "zhangwei", "lilei")
 
 
-def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path):
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid` now (from /proc's parent links)."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    parents[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "kill -9"])
+def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path, how):
     subs = examples.build(tmp_path / "subs", RESUMED)
     whole = tmp_path / "whole"
     assert batch(subs, whole, "--exercises", "tcp_echo").returncode == 0
@@ -371,10 +411,18 @@ def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path):
                              "--workers", "2", "--exercises", "tcp_echo"], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stdout.readline()          # printed once the first run is committed
-    proc.send_signal(signal.SIGINT)         # Ctrl-C (dave alone keeps a run busy for seconds)
+    below = _descendants(proc.pid)          # judges, zygotes, students (dave's keeps running)
+    proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
     rest, err = proc.communicate(timeout=120)
-    assert first.startswith("[1/5]") and proc.returncode == 130, first + rest + err
-    assert "run the same command again to resume" in err
+    assert first.startswith("[1/5]"), first + rest + err
+    if how == "ctrl-c":
+        assert proc.returncode == 130 and "run the same command again to resume" in err, rest + err
+    else:  # no handler ran: the judges die with the batch (PR_SET_PDEATHSIG), students with them
+        assert proc.returncode == -9 and below
+        deadline = time.monotonic() + 30
+        while any(map(_alive, below)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # waiting, with a deadline, for the kernel to finish the kills
+        assert not [p for p in below if _alive(p)], "processes of the killed batch survive"
     kept = finished(out)
     assert 1 <= len(kept) < 5
     assert not (out / "grades.csv").exists()
@@ -394,6 +442,26 @@ def test_regrade_redoes_every_run_and_the_same_folder_gets_the_same_grades(tmp_p
     assert again.returncode == 0 and "3 runs now, 0 from the gradebook" in again.stdout
     assert all(finished(out)[k] > v for k, v in when.items())
     assert outputs(out) == before
+
+
+def test_batches_graded_side_by_side_give_identical_outputs(tmp_path):
+    """Same submissions, same grades, also under load: two batches of the same class at once
+    (with the rest of the project's tests running beside them under xdist)."""
+    subs = examples.build(tmp_path / "subs", ("alice", "bob", "dave", "eve", "zhangwei"))
+    args = ["--workers", "2", "--exercises", "tcp_echo", "udp_echo"]
+    if os.geteuid() != 0:
+        args.append("--trust-submission")
+    procs = [subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--out",
+                               str(tmp_path / f"out{i}"), *args], cwd=REPO, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out + err
+    first, second = verdicts(tmp_path / "out0"), verdicts(tmp_path / "out1")
+    assert first == second and len(first) == 5 * 2
+    assert (tmp_path / "out0" / "grades.csv").read_bytes() == (tmp_path / "out1" / "grades.csv").read_bytes()
+    assert {s: float(r["total"]) for s, r in grades(tmp_path / "out0").items()}["alice"] == \
+        sum(e.points for i, e in COURSE.exercises.items() if i in ("tcp_echo", "udp_echo"))
 
 
 def test_a_changed_suite_regrades_what_it_affects(tmp_path):
@@ -416,7 +484,8 @@ def test_a_changed_suite_regrades_what_it_affects(tmp_path):
     proc = batch(subs, out, root=course)
     assert "1 runs now, 1 from the gradebook" in proc.stdout, proc.stdout + proc.stderr
     assert finished(out)[("alice", "udp_echo")] > now[("alice", "udp_echo")]
-    assert grades(out)["alice"]["total"] == "28"
+    points = course_mod.load(course, check_folders=False).exercises
+    assert float(grades(out)["alice"]["total"]) == points["tcp_echo"].points + points["udp_echo"].points
 
 
 def test_a_batch_refuses_to_start_where_student_code_cannot_be_confined(tmp_path):
