@@ -132,7 +132,7 @@ def show_mutants(course: Course, ex_id: str, wanted: list[str], *, show: bool = 
             from .report import print_result
             print(i18n.say("── mutant {name} ({file}): {why}", "── 变异体 {name}（{file}）：{why}",
                            name=m.name, file=m.file, why=m.why))
-            print_result(result, ex.title, shown_target=f"{ex_id} + mutant {m.name}")
+            print_result(result, ex.text("title", i18n.lang()), shown_target=f"{ex_id} + mutant {m.name}")
         caught = len(report.violations) == before
         print(i18n.say("mutant {name}: {verdict} (caught_by: {checks})",
                        "变异体 {name}：{verdict}（caught_by：{checks}）", name=m.name,
