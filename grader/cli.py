@@ -1,4 +1,4 @@
-"""The `grader` command: check, list, hint, watch, selftest, validate, batch, pack.
+"""The `grader` command: check, list, hint, watch, selftest, validate, batch, pack, release, export.
 
 Exit codes: 0 every check run passed, 1 a check failed, 2 a usage or course problem.
 Heavy imports (rich, watchfiles) wait until the judge is already running, so a check costs
@@ -93,10 +93,28 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--exercises", nargs="+", default=None, metavar="ID", help="only these exercises")
     k.add_argument("--target", default=None, help="folder holding <exercise>/ (default: exercises)")
 
+    r = sub.add_parser("release", help="write the student bundle (instructors): stubs, READMEs, "
+                                       "visible checks, the grader; no solutions, hidden checks, mutants")
+    r.add_argument("outdir", help="the bundle's folder (new, or an earlier release to replace)")
+    r.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                   help="release only these exercises (default: all)")
+
+    e = sub.add_parser("export", help="files a platform takes (instructors): gradescope, classroom")
+    platforms = e.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
+    g = platforms.add_parser("gradescope", help="an autograder zip for one Gradescope assignment")
+    g.add_argument("out", help="the zip to write (e.g. tcp_echo.zip)")
+    g.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                   help="the assignment's exercises (default: all)")
+    cl = platforms.add_parser("classroom", help="the GitHub Classroom workflow (visible checks)")
+    cl.add_argument("outdir", help="the template repository (e.g. a release): gets "
+                                   ".github/workflows/classroom.yml")
+    cl.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                    help="only these exercises (default: all)")
+
     # --lang before or after the command: `grader --lang zh list`, `grader list --lang zh`
     lang_help = "language of messages and feedback (default: NETLAB_LANG, else the locale, else en)"
     p.add_argument("--lang", choices=i18n.LANGS, default=None, help=lang_help)
-    for command in sub.choices.values():
+    for command in [*sub.choices.values(), *platforms.choices.values()]:
         command.add_argument("--lang", choices=i18n.LANGS, default=argparse.SUPPRESS, help=lang_help)
     return p
 
@@ -140,10 +158,43 @@ def _run(args) -> int:
             file=course_mod.COURSE_FILE, folder=str(Path.cwd())))
     except course_mod.CourseError as exc:
         return _problem(args, "invalid_course", say("{error}", "课程文件有误：{error}", error=str(exc)))
+    if args.command in NEEDS_LINUX and (why := unsupported_platform()) is not None:
+        return _problem(args, "unsupported_platform", why)
     try:
         return COMMANDS[args.command](course, args)
     except course_mod.UnknownExercise as exc:
         return _problem(args, "unknown_exercise", unknown_exercise(course, exc))
+
+
+PROC = Path("/proc/self")  # the grader reads the process tree and its sockets here
+NEEDS_LINUX = ("check", "watch", "selftest", "batch")  # the commands that run student code
+
+
+def unsupported_platform():
+    """Why the grader cannot run student code on this system (None on Linux with /proc):
+    said in one message with the two ways out, instead of a traceback."""
+    if sys.platform.startswith("linux") and PROC.is_dir():
+        return None
+    system = {"win32": "Windows", "darwin": "macOS", "cygwin": "Cygwin"}.get(sys.platform, sys.platform)
+    if sys.platform.startswith("linux"):
+        system = "Linux without /proc"
+    return say(
+        "the grader runs only on Linux (it confines your programs with Linux namespaces and "
+        "watches them through /proc), and this is {system}. Two ways out:\n"
+        "  - Windows: WSL 2. In PowerShell as administrator: `wsl --install`, restart, open "
+        "Ubuntu, copy the course into your Linux home folder and set it up there as the README "
+        "says.\n"
+        "  - Any system: the dev container. Open the course folder in VS Code with the Dev "
+        "Containers extension (\"Reopen in Container\") or in GitHub Codespaces; it builds "
+        ".devcontainer/ and gives you a Linux terminal where `grader check` works.",
+        "评分程序只能在 Linux 上运行（它用 Linux 的命名空间隔离你的程序，并通过 /proc 观察它们），"
+        "而这里是 {system}。有两种办法：\n"
+        "  - Windows：WSL 2。以管理员身份打开 PowerShell，运行 `wsl --install`，重启后打开 Ubuntu，"
+        "把课程复制到 Linux 的主目录里，按 README 的说明在那里安装。\n"
+        "  - 任何系统：开发容器。在装有 Dev Containers 扩展的 VS Code 里打开课程文件夹"
+        "（选择“Reopen in Container”），或者在 GitHub Codespaces 里打开；它会按 .devcontainer/ "
+        "构建环境，给你一个能运行 `grader check` 的 Linux 终端。",
+        system=system)
 
 
 def unknown_exercise(course, exc: course_mod.UnknownExercise) -> i18n.Text:
@@ -225,6 +276,9 @@ def cmd_check(course, args) -> int:
                             exercise=ex.id, problem=result.problem),
                         exercise=ex.id, target=result.target, max_score=known_max,
                         seconds=result.seconds)
+    if not args.all and not result.hidden:  # a student bundle: its hidden checks were cut out
+        from .release import hidden_counts
+        result.hidden, result.hidden_points = hidden_counts(course.root, ex.id) or (0, 0.0)
     if target == (course.root / DEFAULT_TARGET).resolve():
         from . import state  # recorded before printing: a closed pipe must not lose it
         state.record(course.root, ex.id, result.score, result.max_score, result.passed)
@@ -323,6 +377,11 @@ def cmd_validate(course, args) -> int:
         course = course_mod.load(course.root, check_folders="strict")
     except course_mod.CourseError as exc:
         return _problem(args, "invalid_course", say("{error}", "课程文件有误：{error}", error=str(exc)))
+    from .release import check_bundle  # a student bundle: its hidden points still add up
+    problems = check_bundle(course)
+    if problems:
+        return _problem(args, "invalid_course", say("{error}", "课程文件有误：{error}", error="\n  ".join(
+            [f"{course.root / course_mod.COURSE_FILE}: invalid course bundle:", *problems])))
     print(say("{path}: {n} exercises, valid", "{path}：共 {n} 个练习，校验通过",
               path=str(course.root / course_mod.COURSE_FILE), n=len(course.exercises)))
     return 0
@@ -338,5 +397,16 @@ def cmd_pack(course, args) -> int:
     return pack(course, args)
 
 
+def cmd_release(course, args) -> int:
+    from .release import cmd_release as release
+    return release(course, args)
+
+
+def cmd_export(course, args) -> int:
+    from .export import cmd_export as export
+    return export(course, args)
+
+
 COMMANDS = {"check": cmd_check, "list": cmd_list, "hint": cmd_hint, "watch": cmd_watch,
-            "selftest": cmd_selftest, "validate": cmd_validate, "batch": cmd_batch, "pack": cmd_pack}
+            "selftest": cmd_selftest, "validate": cmd_validate, "batch": cmd_batch, "pack": cmd_pack,
+            "release": cmd_release, "export": cmd_export}

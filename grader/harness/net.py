@@ -160,7 +160,7 @@ WILDCARDS = ("0.0.0.0", "::")
 
 def is_listening(host: str, port: int, proto: str = "tcp") -> bool:
     """Is something listening (tcp) or bound (udp) where a client of (host, port) reaches it?
-    A wildcard bind counts: it is reachable; test_binds_where_told-style checks use bound_by."""
+    A wildcard bind counts: it is reachable; checks of where a server binds use bound_by."""
     return any(p == port and (h in WILDCARDS or _same_host(h, host))
                for h, p, _ in bound_sockets(proto))
 

@@ -507,7 +507,7 @@ def test_bad_request(student, site):
 
 def line_cuts(data: bytes) -> list[int]:
     """Cuts inside the request line and at and inside every header line - but none inside the
-    final b'\\r\\n\\r\\n' (that is for test_request_one_byte_at_a_time)."""
+    final b'\\r\\n\\r\\n' (a hidden check sends a request one byte at a time)."""
     cuts = [2, 8]                             # b'GE' | b'T /hel' | b'lo.txt HTTP/1.1\r\n...'
     end = data.index(b"\r\n\r\n")
     pos = data.index(b"\r\n") + 2             # the start of each header line
