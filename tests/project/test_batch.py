@@ -11,6 +11,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -496,3 +497,20 @@ def test_a_batch_refuses_to_start_where_student_code_cannot_be_confined(tmp_path
     assert proc.returncode == 2
     assert "refused" in proc.stderr and "--trust-submission" in proc.stderr
     assert not out.exists()
+
+
+def test_every_exercise_grades_right_in_a_batch(tmp_path):
+    """The whole course through one batch: the reference solutions earn full marks on every
+    exercise and the stubs earn nothing, as `grader selftest` finds one judge at a time."""
+    subs = tmp_path / "subs"
+    for student, source in (("full", "solutions"), ("stub", "exercises")):
+        for ex_id in COURSE.exercises:
+            shutil.copytree(REPO / source / ex_id, subs / student / "exercises" / ex_id,
+                            ignore=shutil.ignore_patterns("__pycache__", "README*"))
+    out = tmp_path / "out"
+    proc = batch(subs, out)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = grades(out)
+    for ex_id, ex in COURSE.exercises.items():
+        assert float(rows["full"][ex_id]) == ex.points, (ex_id, rows["full"])
+        assert float(rows["stub"][ex_id]) == 0, (ex_id, rows["stub"])
