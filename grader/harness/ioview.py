@@ -1,0 +1,198 @@
+"""What the kernel says about a server doing IO, read from outside it: how many bytes wait in
+each end of a connection (so a test knows how much the program holds in its own buffers), and
+whether the program sleeps (in select()/epoll_wait, as an event loop should) or keeps the CPU
+busy, and how many files it holds open (a server that forgets closed clients leaks them).
+
+    from grader.harness.ioview import queues, sleeping, busy_looks, open_fds
+
+    q = queues(peer.sock)                  # both ends' unread/unsent bytes, or None
+    q.held(sent=total_sent, read=total_read)   # bytes the far program read but has not written back
+    sleeping(server.proc.pid)              # every thread asleep: not running, not runnable
+    looks = busy_looks(server.proc.pid)    # (runnable looks, CPU ticks used, looks) over a window
+
+Nothing here decides by elapsed time: `busy_looks` samples the process at a fixed spacing and
+counts the looks at which it was runnable - a loop that never sleeps is runnable at every look,
+however busy the machine is (starved of CPU, it is still runnable); an event loop with nothing
+to do is asleep at every look.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import time
+from dataclasses import dataclass
+
+NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLMSG_ERROR = 4, 20, 2
+
+
+INET_DIAG_INFO = 2              # ask for the socket's tcp_info too
+TCPI_BYTES_RECEIVED = 128       # offset of tcpi_bytes_received (u64) in struct tcp_info
+
+
+def _diag(fam: int, src: tuple, dst: tuple) -> tuple[int, int, int, int | None]:
+    """(state, unread, unsent, bytes received in all or None) of the TCP socket bound at `src`
+    and connected to `dst` (on this machine): one exact sock_diag lookup by the address pair."""
+
+    def addr(host: str) -> bytes:
+        raw = socket.inet_pton(fam, host)
+        return raw + bytes(16 - len(raw))
+
+    sockid = (struct.pack("!HH", src[1], dst[1]) + addr(src[0]) + addr(dst[0])
+              + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))
+    req = struct.pack("=BBBBI", fam, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0,
+                      0xFFFFFFFF) + sockid
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as nl:
+        nl.settimeout(1.0)
+        nl.send(struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, 1, 1, 0) + req)
+        data = nl.recv(65536)
+    length, kind = struct.unpack_from("=IH", data, 0)
+    if kind == NLMSG_ERROR:
+        raise OSError(-struct.unpack_from("=i", data, 16)[0], "sock_diag lookup failed")
+    state = data[16 + 1]
+    unread, unsent = struct.unpack_from("=II", data, 16 + 56)
+    received, off = None, 16 + 72
+    while off + 4 <= min(length, len(data)):
+        alen, atype = struct.unpack_from("=HH", data, off)
+        if alen < 4:
+            break
+        if atype == INET_DIAG_INFO and alen - 4 >= TCPI_BYTES_RECEIVED + 8:
+            received = struct.unpack_from("=Q", data, off + 4 + TCPI_BYTES_RECEIVED)[0]
+        off += (alen + 3) & ~3
+    return state, unread, unsent, received
+
+
+@dataclass(frozen=True)
+class Queues:
+    """Bytes waiting at both ends of one connection, as the kernel counts them: `unread` has
+    arrived and its program has not read it yet; `unsent` was written by its program and not
+    yet acknowledged by the other end."""
+    our_unread: int
+    our_unsent: int
+    their_unread: int
+    their_unsent: int
+    their_state: int  # the far socket's TCP state (1 established, 8 close-wait, ...)
+    their_received: int | None = None  # bytes the far end has received in all (None: unknown)
+
+    @property
+    def their_read(self) -> int | None:
+        """Bytes the far program has read from this connection so far."""
+        return None if self.their_received is None else self.their_received - self.their_unread
+
+    def held(self, sent: int, read: int) -> int:
+        """For an echo: the bytes the far program has read from us and not yet written back -
+        what sits in its own buffers. Every byte we sent is in exactly one place: our send
+        queue, its receive queue, its program, its send queue, our receive queue, or read by
+        us. (Bytes in flight are counted twice for an instant: the result is never too high.)"""
+        return (sent - self.our_unsent - self.their_unread - self.their_unsent
+                - self.our_unread - read)
+
+
+def queues(sock: socket.socket) -> Queues | None:
+    """Both ends' queues of the connection `sock` (ours) has with a program on this machine;
+    None where the kernel does not say (no sock_diag) or the connection is gone."""
+    try:
+        fam = sock.family
+        ours, theirs = sock.getsockname()[:2], sock.getpeername()[:2]
+        _s, our_unread, our_unsent, _r = _diag(fam, ours, theirs)
+        state, their_unread, their_unsent, received = _diag(fam, theirs, ours)
+    except (OSError, struct.error, ValueError, IndexError):
+        return None
+    return Queues(our_unread, our_unsent, their_unread, their_unsent, state, received)
+
+
+# -- the process -----------------------------------------------------------------------------------
+
+def _stat_fields(path: str) -> list[bytes] | None:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data[data.rfind(b")") + 2:].split()
+
+
+def cpu_ticks(pid: int) -> int:
+    """CPU time the process has used so far (user + system, in clock ticks), all threads."""
+    fields = _stat_fields(f"/proc/{pid}/stat")
+    try:
+        return int(fields[11]) + int(fields[12]) if fields else 0
+    except (IndexError, ValueError):
+        return 0
+
+
+def runnable(pid: int) -> bool:
+    """Is any thread of the process running or waiting for a CPU (R), or in an
+    uninterruptible wait (D)?"""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tids[:256]:
+        fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
+        if fields and fields[0] in (b"R", b"D"):
+            return True
+    return False
+
+
+def sleeping(pid: int) -> bool:
+    """Is every thread of the (living) process asleep - waiting for an event, not for a CPU?"""
+    fields = _stat_fields(f"/proc/{pid}/stat")
+    if not fields or fields[0] in (b"Z", b"X"):
+        return False
+    return not runnable(pid)
+
+
+@dataclass(frozen=True)
+class Looks:
+    """What `busy_looks` saw: at how many of its looks the process was runnable, and the CPU
+    ticks it used meanwhile."""
+    runnable: int
+    ticks: int
+    looks: int
+
+    @property
+    def busy(self) -> bool:
+        """Runnable at most looks and using the CPU: a loop that never waits for an event."""
+        return self.runnable * 2 > self.looks and self.ticks > 0
+
+
+def busy_looks(pid: int, looks: int = 30, gap: float = 0.02) -> Looks:
+    """Look at the process `looks` times, `gap` seconds apart (a sampling rate, not a deadline:
+    the verdict counts looks, not time)."""
+    start = cpu_ticks(pid)
+    seen = 0
+    for i in range(looks):
+        if runnable(pid):
+            seen += 1
+        if i + 1 < looks:
+            time.sleep(gap)  # spacing the looks: nothing waits on it
+    return Looks(seen, cpu_ticks(pid) - start, looks)
+
+
+def open_fds(pid: int) -> int | None:
+    """How many file descriptors the process holds open; None if /proc does not say."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+def socket_fds(pid: int) -> int | None:
+    """How many of them are sockets."""
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    count = 0
+    for name in names:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
+                count += 1
+        except OSError:
+            pass
+    return count
+
+
+__all__ = ["Queues", "queues", "cpu_ticks", "runnable", "sleeping", "Looks", "busy_looks",
+           "open_fds", "socket_fds"]
