@@ -349,22 +349,25 @@ class StudentProcess:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def dump_stacks(self) -> None:
-        """Ask the launcher's faulthandler to print every thread's stack to stderr."""
+    def dump_stacks(self, pid: int | None = None) -> None:
+        """Ask the launcher's faulthandler to print every thread's stack to stderr. `pid`: a
+        process this one forked (it inherited the handler and the stderr), e.g. a worker
+        blocked on a lock, instead of this one."""
         if self.alive():
             try:
-                os.kill(self.pid, signal.SIGUSR1)
+                os.kill(pid or self.pid, signal.SIGUSR1)
             except ProcessLookupError:
                 pass
 
-    def collect_stacks(self, first: float = 0.5, quiet: float = 0.02) -> None:
+    def collect_stacks(self, first: float = 0.5, quiet: float = 0.02, pid: int | None = None) -> None:
         """Dump every thread's stack into stderr and wait (bounded) until the dump has arrived
-        and stopped growing, so that killing the process next does not lose it."""
+        and stopped growing, so that killing the process next does not lose it (`pid`: as
+        for dump_stacks)."""
         if not self.alive():
             return
         pump = self.stderr
         seen = start = pump.total
-        self.dump_stacks()
+        self.dump_stacks(pid)
         try:
             with pump.cond:
                 if not pump.cond.wait_for(lambda: pump.total > seen or pump.eof, first):
