@@ -359,7 +359,7 @@ class StudentProcess:
             except ProcessLookupError:
                 pass
 
-    def collect_stacks(self, first: float = 0.5, quiet: float = 0.02, pid: int | None = None) -> None:
+    def collect_stacks(self, first: float = 0.5, quiet: float = 0.2, pid: int | None = None) -> None:
         """Dump every thread's stack into stderr and wait (bounded) until the dump has arrived
         and stopped growing, so that killing the process next does not lose it (`pid`: as
         for dump_stacks)."""

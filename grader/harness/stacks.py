@@ -39,12 +39,32 @@ def parse(dump: str) -> list[tuple[bool, list[str]]]:
     return threads
 
 
+def _library(path: str) -> bool:
+    """The standard library's and installed packages' files (threading.py, queue.py, ...)."""
+    return path.startswith("<frozen") or "/lib/python" in path or "/site-packages/" in path
+
+
+def _trim(frames: list[str]) -> list[str]:
+    """A thread's frames without the harness's, and without library frames except the one the
+    student's code called last (where it waits: queue.py in get, threading.py in wait); a thread
+    with no frame of the student's is dropped (the pool's and the interpreter's own)."""
+    files = [_FRAME.match("  " + f).group("file") for f in frames]
+    frames = [f for f, path in zip(frames, files) if not _harness(path)]
+    files = [path for path in files if not _harness(path)]
+    mine = [i for i, path in enumerate(files) if not _library(path)]
+    if not mine:
+        return []
+    first = mine[0]  # most recent call first: what precedes it is what the student called
+    kept = [frames[first - 1]] if first > 0 else []
+    return kept + [frames[i] for i in range(first, len(frames)) if not _library(files[i])]
+
+
 def student_frames(dump: str) -> str:
     """The student's frames of every thread, most recent call first, one a line; threads are
     numbered from 1 when there are several. '' when the dump holds none."""
     kept = []
     for current, frames in parse(dump):
-        mine = [f for f in frames if not _harness(_FRAME.match("  " + f).group("file"))]
+        mine = _trim(frames)
         if mine:
             kept.append(mine)
     if not kept:

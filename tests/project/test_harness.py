@@ -717,6 +717,30 @@ Thread 0x00007f0000000003 (most recent call first):
         '  File "framing.py", line 29 in recv_exactly']
 
 
+def test_stack_dump_keeps_one_library_frame_above_the_students_and_drops_library_threads():
+    from grader.harness.stacks import student_frames
+    lib = "/usr/lib/python3.11"
+    dump = f"""Thread 0x00007f0000000001 (most recent call first):
+  File "{lib}/threading.py", line 320 in wait
+  File "{lib}/queue.py", line 171 in get
+  File "/tmp/netlab-work-1/dispatcher.py", line 30 in worker
+  File "{lib}/threading.py", line 975 in run
+  File "{lib}/threading.py", line 1038 in _bootstrap_inner
+Thread 0x00007f0000000002 (most recent call first):
+  File "{lib}/concurrent/futures/thread.py", line 81 in _worker
+  File "{lib}/threading.py", line 975 in run
+Current thread 0x00007f0000000003 (most recent call first):
+  File "{lib}/threading.py", line 1112 in join
+  File "/tmp/netlab-work-1/dispatcher.py", line 50 in close
+  File "/x/grader/harness/_driver.py", line 84 in main
+"""
+    assert student_frames(dump).splitlines() == [
+        "thread 1:", f'  File "{lib}/queue.py", line 171 in get',
+        '  File "/tmp/netlab-work-1/dispatcher.py", line 30 in worker',
+        "thread 2:", f'  File "{lib}/threading.py", line 1112 in join',
+        '  File "/tmp/netlab-work-1/dispatcher.py", line 50 in close']
+
+
 # -- feedback in the judge: one hint, stacks labelled, both languages ------------------------------
 
 HINTED_SUITE = """
