@@ -87,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="show after_due_date ('due') or also after_published checks in full")
     b.add_argument("--trust-submission", action="store_true",
                    help="run even where student code cannot be confined (you trust every submission)")
+    b.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="grade on a dask.distributed cluster: tls://HOST:PORT (tcp:// only on "
+                        "loopback); needs netlab-grader[distributed]; --workers does not apply")
+    b.add_argument("--tls-ca-file", default=None, metavar="CA.pem", help="the cluster's CA certificate")
+    b.add_argument("--tls-cert", default=None, metavar="CLIENT.pem", help="this client's certificate")
+    b.add_argument("--tls-key", default=None, metavar="CLIENT.key", help="this client's private key")
+    b.add_argument("--insecure-scheduler", action="store_true",
+                   help="allow a tcp:// scheduler beyond loopback (unencrypted; workers run code as root)")
 
     k = sub.add_parser("pack", help="zip your exercise files for upload (students)")
     k.add_argument("--out", default=None, help="the zip to write (default: netlab-submission.zip)")
@@ -110,6 +118,22 @@ def _parser() -> argparse.ArgumentParser:
                                    ".github/workflows/classroom.yml")
     cl.add_argument("--exercises", nargs="+", default=None, metavar="ID",
                     help="only these exercises (default: all)")
+
+    rp = sub.add_parser("report", help="OUTDIR/report.html from a batch (instructors): summary, "
+                                       "plots, most-failed checks, students, errors, similarity")
+    rp.add_argument("outdir", help="a batch's output folder (grader batch ... --out OUTDIR)")
+    rp.add_argument("--no-similarity", action="store_true", help="leave out the similarity section")
+
+    sm = sub.add_parser("similarity", help="pairs of submissions ranked by shared code, per "
+                                           "exercise (instructors; MOSS-style winnowing)")
+    sm.add_argument("outdir", help="a batch's output folder (its graded/ copies are compared)")
+    sm.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                    help="only these exercises (default: every exercise the batch graded)")
+    sm.add_argument("--top", type=int, default=10, help="pairs listed per exercise (default: 10)")
+    sm.add_argument("--show", type=int, default=3,
+                    help="of those, pairs whose matching code is shown side by side (default: 3)")
+    sm.add_argument("--common", type=float, default=None, metavar="PCT",
+                    help="also ignore code found in more than PCT %% of the submissions")
 
     # --lang before or after the command: `grader --lang zh list`, `grader list --lang zh`
     lang_help = "language of messages and feedback (default: NETLAB_LANG, else the locale, else en)"
@@ -407,6 +431,17 @@ def cmd_export(course, args) -> int:
     return export(course, args)
 
 
+def cmd_report(course, args) -> int:
+    from .batch.report import cmd_report as report
+    return report(course, args)
+
+
+def cmd_similarity(course, args) -> int:
+    from .batch.similarity import cmd_similarity as similarity
+    return similarity(course, args)
+
+
 COMMANDS = {"check": cmd_check, "list": cmd_list, "hint": cmd_hint, "watch": cmd_watch,
             "selftest": cmd_selftest, "validate": cmd_validate, "batch": cmd_batch, "pack": cmd_pack,
-            "release": cmd_release, "export": cmd_export}
+            "release": cmd_release, "export": cmd_export, "report": cmd_report,
+            "similarity": cmd_similarity}

@@ -6,7 +6,9 @@
 3. Each (student, exercise) whose result is not already in the gradebook under the same
    digests is one run_judge(..., visibility="all") in a pool of --workers threads (each judge
    is its own process, handed to the warm judge when one answers). Each finished run is
-   committed to the gradebook by this thread before it counts as done.
+   committed to the gradebook by this thread before it counts as done. With --scheduler the
+   same runs go to a dask.distributed cluster instead (grader.batch.distributed), committed here
+   the same way as their results come back.
 4. Outputs and the summary (grader.batch.outputs) from the gradebook's results.
 Ctrl-C or SIGTERM: the running judges are killed, what was committed stays; the same command
 resumes. Exit code: 0 every run gave a result, 1 some run failed in the grader itself (status
@@ -42,6 +44,11 @@ class Options:
     id_pattern: str | None = None
     trust: bool = False
     release: str = "none"
+    scheduler: str | None = None            # a dask.distributed scheduler (grader.batch.distributed)
+    tls_ca_file: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    insecure_scheduler: bool = False
 
 
 def _err(message) -> None:
@@ -86,6 +93,13 @@ def record_of(result) -> dict:
     return data
 
 
+def failed_record(ex_id: str, points: float, problem: str) -> dict:
+    """The record of a run the grader itself failed (status error: redone by the next batch)."""
+    return {"exercise": ex_id, "score": 0, "max_score": points, "hidden_tests": 0,
+            "hidden_points": 0, "isolation": None, "visibility": "all", "precheck": None,
+            "problem": problem, "tests": [], "status": "error", "isolated": False}
+
+
 def _grade(course: Course, ex_id: str, target: Path, untrusted: bool, language: str) -> tuple[dict, float]:
     from ..judge import run_judge
     started = time.monotonic()
@@ -95,10 +109,8 @@ def _grade(course: Course, ex_id: str, target: Path, untrusted: bool, language: 
             result = run_judge(course, ex, target, visibility="all", untrusted=untrusted)
         record = record_of(result)
     except Exception as exc:  # noqa: BLE001 - one run's failure never stops the batch
-        record = {"exercise": ex_id, "score": 0, "max_score": ex.points, "hidden_tests": 0,
-                  "hidden_points": 0, "isolation": None, "visibility": "all", "precheck": None,
-                  "problem": f"the grader failed to run the judge: {type(exc).__name__}: {exc}",
-                  "tests": [], "status": "error", "isolated": False}
+        record = failed_record(ex_id, ex.points,
+                               f"the grader failed to run the judge: {type(exc).__name__}: {exc}")
     return record, time.monotonic() - started
 
 
@@ -166,7 +178,15 @@ def _kill_running_judges() -> None:
 
 def run_batch(course: Course, opts: Options) -> int:
     language = i18n.lang()
-    if not opts.trust:
+    remote = None
+    if opts.scheduler:  # the runs go to a cluster, whose workers must confine them (checked there)
+        from .distributed import Refused, RemotePool
+        try:
+            remote = RemotePool(opts, course, opts.exercises, untrusted=not opts.trust, language=language)
+        except Refused as exc:
+            _err(exc.message)
+            return 2
+    elif not opts.trust:
         why = refusal()
         if why:
             _err(why)
@@ -198,10 +218,13 @@ def run_batch(course: Course, opts: Options) -> int:
     progress = Progress(units, len(todo))
     untrusted = not opts.trust
     previous = signal.signal(signal.SIGTERM, _on_term)
-    pool = ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="netlab-batch")
+    pool = remote or ThreadPoolExecutor(max_workers=max(1, opts.workers), thread_name_prefix="netlab-batch")
     try:
-        pending = {pool.submit(_grade, course, key[1], folder, untrusted, language): key
-                   for key, folder in todo}
+        if remote is not None:  # the same runs, each shipped to a worker of the cluster
+            pending = {remote.submit(key, folder): key for key, folder in todo}
+        else:
+            pending = {pool.submit(_grade, course, key[1], folder, untrusted, language): key
+                       for key, folder in todo}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -213,7 +236,8 @@ def run_batch(course: Course, opts: Options) -> int:
     except (KeyboardInterrupt, _Stop):
         progress.stop()
         pool.shutdown(wait=False, cancel_futures=True)
-        _kill_running_judges()
+        if remote is None:
+            _kill_running_judges()
         book.close()
         _err(say("interrupted: {n} finished runs are in {db}; run the same command again to "
                  "resume", "已中断：已完成的 {n} 次评测保存在 {db} 中；再次运行同一条命令即可继续",
@@ -253,4 +277,9 @@ def cmd_batch(course: Course, args) -> int:
     return run_batch(course, Options(submissions=submissions, out=Path(args.out),
                                      workers=args.workers or os.cpu_count() or 1, exercises=ids,
                                      regrade=args.regrade, id_pattern=args.id_pattern,
-                                     trust=args.trust_submission, release=args.release))
+                                     trust=args.trust_submission, release=args.release,
+                                     scheduler=getattr(args, "scheduler", None),
+                                     tls_ca_file=getattr(args, "tls_ca_file", None),
+                                     tls_cert=getattr(args, "tls_cert", None),
+                                     tls_key=getattr(args, "tls_key", None),
+                                     insecure_scheduler=getattr(args, "insecure_scheduler", False)))
