@@ -277,9 +277,14 @@ def audit(bundle: Path, root: Path, ids: list[str], hidden: list[dict],
             if c.get(key) and len(c[key]) >= 6:
                 titles[c[key]] = (f"{where} ({key.replace('_', ' ')})", c["exercise"])
     solution_lines = distinctive_solution_lines(root, ids)
-    solution_files = {hashlib.sha256(p.read_bytes()).hexdigest(): f"solutions/{ex}/{p.name}"
+    # (a file the course hands out as given - the same bytes in exercises/<id>/ - is no leak)
+    given = {hashlib.sha256(p.read_bytes()).hexdigest()
+             for ex in ids if (root / "exercises" / ex).is_dir()
+             for p in (root / "exercises" / ex).iterdir() if p.is_file()}
+    solution_files = {d: f"solutions/{ex}/{p.name}"
                       for ex in ids if (root / "solutions" / ex).is_dir()
-                      for p in (root / "solutions" / ex).iterdir() if p.is_file()}
+                      for p in (root / "solutions" / ex).iterdir() if p.is_file()
+                      if (d := hashlib.sha256(p.read_bytes()).hexdigest()) not in given}
     for path in _bundle_files(bundle):
         rel = path.relative_to(bundle).as_posix()
         in_package = rel.startswith("grader/")

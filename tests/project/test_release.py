@@ -18,6 +18,7 @@ import pytest
 
 from conftest import REPO, grader, suite_checks
 from grader import cli, release
+from grader import course as course_mod
 from grader.i18n import text
 
 IDS = ("tcp_echo", "udp_echo", "tcp_states")  # two network exercises, one with a README of its own
@@ -298,3 +299,16 @@ def test_dev_container_installs_as_the_readme_says(bundle):
     assert ".venv" in (bundle / ".dockerignore").read_text().split()
     for name in ("devcontainer.json", "Dockerfile"):
         assert (bundle / ".devcontainer" / name).read_bytes() == (REPO / ".devcontainer" / name).read_bytes()
+
+
+def test_the_whole_course_releases_with_nothing_leaking(tmp_path):
+    """Every exercise at once: the release's own audit (solutions' lines, hidden checks' names
+    and titles in both languages, mutants) finds nothing, and the counts add up."""
+    out = tmp_path / "bundle"
+    proc = grader("release", str(out), timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    manifest = json.loads((out / "release.json").read_text())
+    course = course_mod.load(REPO, check_folders=False)
+    assert set(manifest["exercises"]) == set(course.exercises)
+    assert not (out / "solutions").exists()
+    assert not list(out.rglob("mutants.yaml"))
