@@ -67,7 +67,12 @@ def child(req: dict, fds: list[int], ctl: socket.socket, wake: int, paths: list[
         ctl.detach()
         targets = req["fds"]
         import fcntl
-        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1000 + i) for i, fd in enumerate(fds)]
+        above = max([1000, *targets]) + 1  # above every target number, so none is overwritten
+        if report is not None:  # a target number may be the very one it has now
+            moved = fcntl.fcntl(report, fcntl.F_DUPFD, above)
+            os.close(report)
+            report = moved
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, above) for fd in fds]
         for fd in fds:
             os.close(fd)
         for src, dst in zip(high, targets):
