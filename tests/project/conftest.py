@@ -31,6 +31,45 @@ def suite_checks(ex_id: str, root: Path = REPO) -> set[str]:
     return names
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` now (from /proc's parent links)."""
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as f:
+                    parents[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie has ended: only its parent's wait is missing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def processes_of(uids: set[int]) -> list[int]:
+    """Processes still alive that run as one of these uids."""
+    left = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid in uids:
+                    left.append(int(entry.name))
+            except OSError:
+                pass
+    return left
+
+
 def _children() -> set[int]:
     try:
         with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as f:

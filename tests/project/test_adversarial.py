@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import processes_of
+
 from grader import course as course_mod
 from grader.judge import run_judge
 
@@ -152,19 +154,6 @@ def _submission(base: Path, name: str, server: str, client: str) -> Path:
     return target
 
 
-def _processes_of(uids: set[int]) -> list[int]:
-    """Processes still alive that run as one of these uids."""
-    left = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid in uids:
-                    left.append(int(entry.name))
-            except OSError:
-                pass
-    return left
-
-
 def test_adversarial_submissions_earn_nothing_and_leave_nothing(tmp_path, course_dir):
     if os.geteuid() != 0:
         pytest.skip("students get uids of their own only when the grader is root")
@@ -186,7 +175,7 @@ def test_adversarial_submissions_earn_nothing_and_leave_nothing(tmp_path, course
         assert r.score == 0, (name, [(t["name"], t["output"]) for t in r.tests if t["score"]])
         assert len(r.tests) == 2 and not r.refused, (name, r.problem)
         assert all(len(t["output"]) < 20_000 for t in r.tests), name  # floods arrive cut
-    assert _processes_of({1_000_000 + r.judge_pid for r in results.values()}) == []
+    assert processes_of({1_000_000 + r.judge_pid for r in results.values()}) == []
 
 
 def test_a_batch_of_attackers_carries_on_and_the_honest_grade_is_unchanged(tmp_path, course_dir):
