@@ -1,6 +1,6 @@
 """`grader batch` and `grader pack` (grader/batch/): intake of real-world uploads (LMS names,
 wrapped zips, zip-slip, links, zip bombs, GBK names and sources, BOM, CRLF, __MACOSX), the
-Markdown feedback's escaping, and whole batches over tests/batch_examples/ through the CLI:
+Markdown feedback's escaping, and whole batches over examples/submissions/ through the CLI:
 scores, the three outputs, resume after an interruption, --regrade, a changed suite.
 Only tcp_echo (and udp_echo once) is graded, to keep the file short."""
 from __future__ import annotations
@@ -23,14 +23,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, copy_real_course
+from conftest import REPO, alive, copy_real_course, descendants
 
 from grader import course as course_mod
 from grader.batch import feedback, ids, intake as intake_mod, normalise
 from grader.batch.extract import Caps
 from grader.i18n import say
 
-_spec = importlib.util.spec_from_file_location("batch_examples", REPO / "tests/batch_examples/build.py")
+_spec = importlib.util.spec_from_file_location("batch_examples", REPO / "examples/build.py")
 examples = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(examples)
 
@@ -327,6 +327,12 @@ def finished(out: Path) -> dict:
         return {(s, e): f for s, e, f in db.execute("SELECT student, exercise, finished FROM runs")}
 
 
+def test_examples_are_current():
+    """alice and the two LMS zips in examples/submissions/ are made from solutions/: a fixed
+    solution must be carried over (python examples/build.py), or the examples grade stale code."""
+    assert examples.stale() == [], "run: python examples/build.py"
+
+
 def test_batch_over_the_examples(tmp_path):
     subs = examples.build(tmp_path / "subs")
     (subs / "mallory.zip").write_bytes(b"not a zip at all")
@@ -377,31 +383,6 @@ def test_batch_over_the_examples(tmp_path):
 RESUMED = ("alice", "carol", "dave", "zhangwei", "lilei")
 
 
-def _descendants(pid: int) -> set[int]:
-    """Every process below `pid` now (from /proc's parent links)."""
-    parents = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    parents[int(name)] = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                pass
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {p for p, pp in parents.items() if pp in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("how", ["ctrl-c", "kill -9"])
 def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path, how):
     subs = examples.build(tmp_path / "subs", RESUMED)
@@ -412,7 +393,7 @@ def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path, how):
                              "--workers", "2", "--exercises", "tcp_echo"], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stdout.readline()          # printed once the first run is committed
-    below = _descendants(proc.pid)          # judges, zygotes, students (dave's keeps running)
+    below = descendants(proc.pid)          # judges, zygotes, students (dave's keeps running)
     proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
     rest, err = proc.communicate(timeout=120)
     assert first.startswith("[1/5]"), first + rest + err
@@ -421,9 +402,9 @@ def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path, how):
     else:  # no handler ran: the judges die with the batch (PR_SET_PDEATHSIG), students with them
         assert proc.returncode == -9 and below
         deadline = time.monotonic() + 30
-        while any(map(_alive, below)) and time.monotonic() < deadline:
+        while any(map(alive, below)) and time.monotonic() < deadline:
             time.sleep(0.05)  # waiting, with a deadline, for the kernel to finish the kills
-        assert not [p for p in below if _alive(p)], "processes of the killed batch survive"
+        assert not [p for p in below if alive(p)], "processes of the killed batch survive"
     kept = finished(out)
     assert 1 <= len(kept) < 5
     assert not (out / "grades.csv").exists()

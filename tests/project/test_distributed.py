@@ -28,7 +28,7 @@ from grader import course as course_mod  # noqa: E402
 from grader.batch import digest, distributed as remote  # noqa: E402
 from grader.harness import isolation  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location("batch_examples", REPO / "tests/batch_examples/build.py")
+_spec = importlib.util.spec_from_file_location("batch_examples", REPO / "examples/build.py")
 examples = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(examples)
 

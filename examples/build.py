@@ -1,9 +1,13 @@
-"""Build a SUBMISSIONS folder of synthetic students for `grader batch` (see README.md here).
+"""The synthetic class in `submissions/`, ready for `grader batch` (see README.md here), and
+the script that keeps its generated entries in step with the course.
 
-    python tests/batch_examples/build.py /tmp/netlab-submissions
+    grader batch examples/submissions --out /tmp/netlab-grades --exercises tcp_echo udp_echo
+    python examples/build.py            # rewrite the generated entries after solutions/ changed
+    python examples/build.py --check    # exit 1 if they are stale (a test runs this)
 
-No zip is kept in the repository: the two LMS-style entries are made here, from folders and
-from the reference solutions, each with the quirks real uploads have.
+Hand-written entries (bob, carol, dave, eve) live only in `submissions/`. Three are generated
+from the reference solutions, so a fixed solution never leaves a stale copy behind: alice's
+folder and the two LMS-style zips, each with the quirks real uploads have.
 
   alice/                         complete: the reference solutions of tcp_echo and udp_echo
   bob/                           partial: a working tcp_echo server, the client still a stub;
@@ -28,8 +32,11 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = HERE.parent
+SUBMISSIONS = HERE / "submissions"
 STUDENTS = ("alice", "bob", "carol", "dave", "eve", "zhangwei", "lilei")
+ENTRY = {"zhangwei": "zhangwei_123456_7890123_netlab.zip", "lilei": "李雷_654321_assignsubmission_file_"}
+GENERATED = ("alice", "zhangwei", "lilei")
 
 
 class _GbkInfo(zipfile.ZipInfo):
@@ -69,26 +76,68 @@ def packed_zip(path: Path, repo: Path = REPO) -> None:
                 _entry(zf, f"exercises/{ex_id}/{f.name}", f.read_bytes())
 
 
+def generate(dest: Path, student: str, repo: Path = REPO) -> None:
+    """Write one generated entry (alice, zhangwei or lilei) into `dest`, replacing it."""
+    path = dest / ENTRY.get(student, student)
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    if student == "alice":
+        for ex_id in ("tcp_echo", "udp_echo"):
+            shutil.copytree(repo / "solutions" / ex_id, path / "exercises" / ex_id,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "README*"))
+    elif student == "zhangwei":
+        canvas_zip(path, repo)
+    else:
+        path.mkdir()
+        packed_zip(path / "netlab-submission.zip", repo)
+
+
 def build(dest: Path, only: tuple[str, ...] = STUDENTS, repo: Path = REPO) -> Path:
-    """Write the chosen students into `dest` (created); returns it."""
+    """Copy the chosen students of `submissions/` into `dest` (created); returns it."""
     dest.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for student in only:
-        if student == "alice":
-            for ex_id in ("tcp_echo", "udp_echo"):
-                shutil.copytree(repo / "solutions" / ex_id, dest / "alice" / "exercises" / ex_id, ignore=ignore)
-        elif student == "zhangwei":
-            canvas_zip(dest / "zhangwei_123456_7890123_netlab.zip", repo)
-        elif student == "lilei":
-            folder = dest / "李雷_654321_assignsubmission_file_"
-            folder.mkdir()
-            packed_zip(folder / "netlab-submission.zip", repo)
+        name = ENTRY.get(student, student)
+        source = SUBMISSIONS / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
-            shutil.copytree(HERE / "students" / student, dest / student, ignore=ignore)
+            shutil.copy2(source, dest / name)
     return dest
 
 
+def _contents(path: Path) -> dict[str, bytes]:
+    """An entry's files by relative name; a zip by its members (their bytes, not the
+    compressor's, which differs between zlib versions)."""
+    if path.is_file():
+        with zipfile.ZipFile(path) as zf:
+            return {i.orig_filename: zf.read(i) for i in zf.infolist()}
+    return {str(f.relative_to(path)): (_contents(f) if f.suffix == ".zip" else f.read_bytes())
+            for f in sorted(path.rglob("*")) if f.is_file() and "__pycache__" not in f.parts}
+
+
+def stale(repo: Path = REPO) -> list[str]:
+    """The generated entries of `submissions/` that differ from what the course makes now."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        out = []
+        for student in GENERATED:
+            generate(Path(tmp), student, repo)
+            name = ENTRY.get(student, student)
+            if not (SUBMISSIONS / name).exists() or _contents(Path(tmp, name)) != _contents(SUBMISSIONS / name):
+                out.append(name)
+        return out
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: {sys.argv[0]} DEST   (a new folder of submissions)")
-    print(build(Path(sys.argv[1])))
+    if sys.argv[1:] == ["--check"]:
+        old = stale()
+        for name in old:
+            print(f"stale: examples/submissions/{name} (run: python examples/build.py)")
+        sys.exit(1 if old else 0)
+    if sys.argv[1:]:
+        sys.exit(f"usage: {sys.argv[0]} [--check]")
+    for student in GENERATED:
+        generate(SUBMISSIONS, student)
+        print(SUBMISSIONS / ENTRY.get(student, student))
