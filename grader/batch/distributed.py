@@ -222,6 +222,44 @@ class CleanUp(_Plugin):
         _remove_courses()
 
 
+def _start_time(pid: int) -> str | None:
+    """A process's start time (clock ticks since boot): with the pid it names one process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _our_prefix(kind: str) -> str:
+    """netlab-<kind>-<pid>-<start>-: whose folder it is, so that another worker can tell
+    when its owner is gone."""
+    return f"netlab-{kind}-{os.getpid()}-{_start_time(os.getpid()) or 0}-"
+
+
+def sweep_stale(folder: Path | None = None) -> list[Path]:
+    """Remove the course copies and run folders of worker processes that are gone: a worker
+    killed with SIGKILL (or by the OOM killer) runs no atexit and no plugin teardown."""
+    import re
+    folder = Path(folder or tempfile.gettempdir())
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = re.fullmatch(r"netlab-(?:course|run)-(\d+)-(\d+)-\w+", entry.name)
+        try:
+            if not m or not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        if _start_time(int(m[1])) != m[2]:  # its process ended (or the pid is another's now)
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
 def _course_here(files: dict[str, bytes], key: str) -> Path:
     """This worker's copy of the course (written once per worker process and course)."""
     with _courses_lock:
@@ -231,7 +269,8 @@ def _course_here(files: dict[str, bytes], key: str) -> Path:
                 raise ValueError("the course arrived changed (its files do not match their digest)")
             if not _courses:
                 atexit.register(_remove_courses)
-            root = Path(tempfile.mkdtemp(prefix="netlab-course-"))
+                sweep_stale()  # what killed workers before us left behind
+            root = Path(tempfile.mkdtemp(prefix=_our_prefix("course")))
             write_tree(root, files)
             _courses[key] = root
         return root
@@ -277,7 +316,7 @@ def grade_remote(course: dict[str, bytes], course_key: str, ex_id: str, submissi
                 record = failed_record(ex_id, points, f"{socket.gethostname()}: {why}")
                 record["status"] = "refused"
                 return record, time.monotonic() - started
-        work = Path(tempfile.mkdtemp(prefix="netlab-run-"))
+        work = Path(tempfile.mkdtemp(prefix=_our_prefix("run")))
         try:
             write_tree(work / ex_id, submission)
             if digest.tree_digest(work / ex_id) != submission_digest:

@@ -233,6 +233,14 @@ def test_a_worker_that_cannot_confine_refuses_each_run(tmp_path, monkeypatch):
 
 # -- the README's TLS set-up: openssl, `dask scheduler`, `dask worker` --------------------------
 
+def stored(out: Path) -> dict:
+    """(student, exercise) -> (status, when it was stored), from the gradebook."""
+    import sqlite3
+    with sqlite3.connect(out / "gradebook.sqlite") as db:
+        return {(s, e): (st, f) for s, e, st, f in
+                db.execute("SELECT student, exercise, status, finished FROM runs")}
+
+
 def _certificates(folder: Path) -> None:
     """The README's openssl commands (section "Grading on several machines")."""
     folder.mkdir()
@@ -296,3 +304,81 @@ def test_dask_scheduler_and_worker_over_tls(tmp_path):
     finally:
         for p in reversed(procs):
             _stop(p)
+
+
+def test_a_killed_workers_copies_are_swept_by_the_next(tmp_path):
+    """A worker killed with SIGKILL runs no atexit and no teardown: its course copy and run
+    folder stay in /tmp. The next worker to write a course copy removes them, and only them."""
+    script = ("import tempfile, sys\n"
+              "from grader.batch import distributed as d\n"
+              "for kind in ('course', 'run'):\n"
+              "    print(tempfile.mkdtemp(prefix=d._our_prefix(kind)))\n"
+              "sys.stdout.flush()\n"
+              "sys.stdin.read()\n")
+    victim = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              env={**os.environ, "TMPDIR": str(tmp_path)})
+    left = [Path(victim.stdout.readline().strip()) for _ in range(2)]
+    assert all(p.is_dir() and p.parent == tmp_path for p in left), left
+    (left[0] / "tests").mkdir()
+    (left[0] / "tests" / "hidden.py").write_text("# the course, hidden checks included\n")
+    assert remote.sweep_stale(tmp_path) == []  # its worker still runs: nothing is touched
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    victim.stdin.close()
+    victim.stdout.close()
+    ours = Path(__import__("tempfile").mkdtemp(prefix=remote._our_prefix("course"), dir=tmp_path))
+    other = tmp_path / "netlab-course-notours"
+    other.mkdir()
+    assert sorted(remote.sweep_stale(tmp_path)) == sorted(left)
+    assert not any(p.exists() for p in left)
+    assert ours.is_dir() and other.is_dir()  # a live worker's copy, and what is not a worker's
+
+
+def test_a_batch_whose_scheduler_dies_ends_and_resumes(tmp_path):
+    """The scheduler is killed mid-batch: the batch does not hang; it ends (exit 1) with the
+    runs the cluster lost marked as such, keeps what finished, and the next batch (here a
+    local one) redoes only the lost runs, to the outputs of a batch never interrupted."""
+    dask = str(Path(sys.executable).parent / "dask")
+    info = tmp_path / "scheduler.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(info)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        deadline = time.monotonic() + 120
+        while not info.exists() and time.monotonic() < deadline:   # the scheduler is up
+            time.sleep(0.1)
+        address = json.loads(info.read_text())["address"]
+        procs.append(subprocess.Popen([dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
+                                       "--host", "127.0.0.1", "--no-dashboard"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True))
+        subs = examples.build(tmp_path / "subs", ("alice", "carol", "dave", "eve"))
+        out = tmp_path / "out"
+        run = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--out", str(out),
+                                "--exercises", "tcp_echo", "--scheduler", address, *TRUST], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and run.poll() is None:  # until one run is stored
+            if (out / "gradebook.sqlite").exists() and any(finished(out).values()):
+                break
+            time.sleep(0.1)
+        assert run.poll() is None, "the batch ended before the scheduler could be killed"
+        os.killpg(procs[0].pid, signal.SIGKILL)
+        stdout, stderr = run.communicate(timeout=180)   # it ends: no run waits forever
+        assert run.returncode == 1, stdout + stderr
+        assert "the cluster lost this run" in stdout + stderr + "".join(
+            p.read_text() for p in (out / "results").glob("*.json"))
+        kept = {k: f for k, (status, f) in stored(out).items() if status != "error"}
+        lost = {k for k, (status, f) in stored(out).items() if status == "error"}
+        assert kept and lost, stored(out)
+    finally:
+        for p in reversed(procs):
+            _stop(p)
+    assert batch(subs, out).returncode == 0          # resumed locally: only the lost runs
+    after = stored(out)
+    assert all(after[k][1] == f for k, f in kept.items())   # kept as they were, not redone
+    assert all(after[k][0] != "error" for k in lost)
+    whole = tmp_path / "whole"
+    assert batch(subs, whole).returncode == 0
+    assert verdicts(out) == verdicts(whole)
