@@ -126,6 +126,7 @@ def test_trickled_bytes_are_all_echoed(student):
 # burners too; a server using sendall() just waits for the reader.)
 SLOW_MSS = 536
 SLOW_RCVBUF = 4096
+WHOLE_LINE_RCVBUF = 256 * 1024  # < 1 MiB, the margin longer_than_send_buffer() leaves
 
 
 def longer_than_send_buffer() -> int:
@@ -312,6 +313,10 @@ def test_client_sends_long_line_whole(student):
     proc.close_stdin()
     peer = accept(lst, 5, "client.py", proc)
     lst.close()
+    # The window was fixed small at the handshake (no scaling), so the client can never have
+    # more than its send buffer plus 64 KiB on its way: one send() stays partial, while a
+    # roomier buffer lets us read the whole line in 64 KiB steps instead of 4 KiB ones.
+    peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, WHOLE_LINE_RCVBUF)
     mib = size >> 20
     with peer:
         peer.expect(line, say("the bytes the client sent for a {mib} MiB line",
