@@ -282,10 +282,11 @@ def cmd_check(course, args) -> int:
     import threading
     warm = threading.Thread(target=_warm_up, args=(args.json,), daemon=True)
     warm.start()
-    from .judge import owns
+    from .judge import interactive_jobs, owns
     untrusted = not owns(course, target) and not getattr(args, "trust_submission", False)
     result = run_judge(course, ex, target, visibility="all" if args.all else "visible",
-                       untrusted=untrusted, warm=not getattr(args, "cold", False))
+                       untrusted=untrusted, warm=not getattr(args, "cold", False),
+                       jobs=interactive_jobs())
     warm.join()
     if result.refused:  # nothing of the submission ran: the result says why (score 0)
         print(say("grader: {exercise}: {problem}", "grader：{exercise}：{problem}",

@@ -65,7 +65,7 @@ class JudgeResult:
 
 
 def judge_command(course: Course, ex: Exercise, target: Path, visibility: str, fd: int | None,
-                  untrusted: bool = False) -> list[str]:
+                  untrusted: bool = False, jobs: int = 1) -> list[str]:
     from .i18n import lang  # the grader's language (or this thread's: see i18n.using)
     cmd = [sys.executable, "-m", "pytest", str(course.root / "tests" / ex.id),
            "--rootdir", str(course.root), "-q", "--no-header", "-p", "no:cacheprovider",
@@ -74,7 +74,19 @@ def judge_command(course: Course, ex: Exercise, target: Path, visibility: str, f
         cmd += ["--netlab-results-fd", str(fd)]
     if untrusted:
         cmd += ["--netlab-untrusted"]
+    if jobs > 1:
+        cmd += ["--netlab-jobs", str(jobs)]
     return cmd
+
+
+def interactive_jobs() -> int:
+    """Shards for one `grader check` (grader/shards.py): its checks mostly wait, so two run
+    at once where there are two cores; NETLAB_JOBS overrides (1: one after another)."""
+    try:
+        wanted = int(os.environ.get("NETLAB_JOBS", "0"))
+    except ValueError:
+        wanted = 0
+    return max(1, wanted) if wanted else min(2, os.cpu_count() or 1)
 
 
 PASSED_ON = ("NETLAB_ISOLATION", "NETLAB_STUDENT_UID", "NETLAB_ZYGOTE", "NETLAB_PIDNS")  # how to confine students
@@ -98,7 +110,7 @@ def judge_env() -> dict:
 
 def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "visible",
               margin: float = MARGIN_SECONDS, untrusted: bool = False,
-              warm: bool = True) -> JudgeResult:
+              warm: bool = True, jobs: int = 1) -> JudgeResult:
     """Run the suite of `ex` against `target/<ex.id>` in a fresh pytest process.
     `untrusted`: refuse (score nothing, say why) where student code cannot be confined."""
     from .procs import become_subreaper, kill_strays, make_undumpable, reap_orphan
@@ -109,7 +121,7 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
     target = Path(target).resolve()
     result = JudgeResult(ex.id, str(target / ex.id), visibility=visibility)
     read_fd, write_fd = os.pipe()
-    cmd = judge_command(course, ex, target, visibility, write_fd, untrusted)
+    cmd = judge_command(course, ex, target, visibility, write_fd, untrusted, jobs)
     try:
         proc = None
         if warm and warm_mod.enabled():  # a fork of the warm process, if one answers
@@ -130,7 +142,7 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
     collected: dict[str, dict] = {}
     collected_once = False
     reported: dict[str, dict] = {}
-    zygote_pid = None
+    zygote_pids: list[int] = []
     deadline = started + COLLECT_SECONDS
     buffer = b""
     log = bytearray()
@@ -174,8 +186,8 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
                             t["time_limit"] for t in event["tests"]) + margin
                     elif kind == "result" and event["id"] in collected:
                         reported[event["id"]] = event
-                    elif kind == "zygote":
-                        zygote_pid = event["pid"]
+                    elif kind == "zygote" and len(zygote_pids) < 16:
+                        zygote_pids.append(int(event["pid"]))
                     elif kind == "isolation":
                         result.isolation = event["line"]
                         result.isolated = event["isolated"]
@@ -198,8 +210,8 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
             proc.wait()
         os.close(read_fd)
         proc.stdout.close()
-        if zygote_pid:
-            reap_orphan(zygote_pid)
+        for pid in zygote_pids:
+            reap_orphan(pid)
         kill_strays(tag=None)
     if collected and not done and not result.problem:
         result.problem = (f"the judge ended early (exit code {proc.returncode}); checks it did "

@@ -42,6 +42,8 @@ def pytest_addoption(parser):
                     help="(grader use) the target is a submission: refuse without isolation")
     group.addoption("--netlab-results-fd", type=int, default=None,
                     help="(grader use) write JSON results to this file descriptor")
+    group.addoption("--netlab-jobs", type=int, default=1,
+                    help="(grader use) run the checks in this many forked shards at once")
 
 
 class Judge:
@@ -67,12 +69,16 @@ class Judge:
         self.strict = fd is not None  # judge mode: every child of ours is a student's
         become_subreaper()
         self.prechecks: dict[str, str | None] = {}
+        self._compiling: dict[str, subprocess.Popen] = {}
         self.records: dict[str, dict] = {}
         self.results: list[dict] = []
         self.current: Sandbox | None = None
         self.timed_out: set[str] = set()
         self.hidden = 0
         self.refused: str | None = None
+        self.jobs = config.getoption("netlab_jobs") if fd is not None else 1
+        self.zygotes: list = []           # one per shard, adopted after the fork (shards.py)
+        self.released_zygotes: list = []  # let go of; reaped at the end
 
     def emit(self, event: dict) -> None:
         if self.out is not None:
@@ -109,6 +115,20 @@ class Judge:
             "time_limit": kw.get("time_limit") or (ex.time_limit if ex else self.course.time_limit),
         }
 
+    def start_precheck(self, ex: course_mod.Exercise) -> None:
+        """Start compiling `ex`'s files now (a fresh interpreter takes ~20 ms): collection
+        goes on meanwhile, and the first check's setup collects the answer."""
+        if ex.id in self.prechecks or ex.id in self._compiling:
+            return
+        folder = self.target / ex.id
+        py = [f for f in ex.files if f.endswith(".py")]
+        if not folder.is_dir() or not all((folder / f).is_file() for f in ex.files):
+            return  # precheck() says what is missing
+        self._compiling[ex.id] = subprocess.Popen(
+            [sys.executable, *PYTHON_FLAGS, str(COMPILE_CHECK), "--lang", i18n.lang(), *py], cwd=folder,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            preexec_fn=_preexec(Limits()), env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+
     def precheck(self, ex: course_mod.Exercise) -> str | None:
         """Missing files or syntax errors, found by compiling in a confined child (never here)."""
         if ex.id not in self.prechecks:
@@ -123,12 +143,15 @@ class Judge:
                     say("{files} are missing from {folder} - this exercise needs {needs}",
                         "{folder} 里缺少 {files}——这个练习需要 {needs}", **fields))
             else:
+                self.start_precheck(ex)
+                proc = self._compiling.pop(ex.id)
+                try:
+                    out, _ = proc.communicate(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out, _ = proc.communicate()
                 py = [f for f in ex.files if f.endswith(".py")]
-                proc = subprocess.run(
-                    [sys.executable, *PYTHON_FLAGS, str(COMPILE_CHECK), "--lang", i18n.lang(), *py], cwd=folder,
-                    capture_output=True, timeout=30, preexec_fn=_preexec(Limits()),
-                    env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
-                self.prechecks[ex.id] = proc.stdout.decode("utf-8", "replace").strip() or (
+                self.prechecks[ex.id] = out.decode("utf-8", "replace").strip() or (
                     None if proc.returncode == 0 else str(say(
                         "could not check {files}", "无法检查 {files}", files=", ".join(py))))
             if self.prechecks[ex.id]:
@@ -168,9 +191,19 @@ def pytest_configure(config):
         # the fork server boots (~50 ms) on the other core while pytest collects
         from .harness import zygote
         from .harness.sandbox import _site_paths
-        z = zygote.get(_site_paths())
-        if z is not None:  # if this judge dies, the grader waits for its zygote to clean up
+        if _judge.jobs > 1 and zygote.enabled():  # one per shard (see shards.py)
+            _judge.zygotes = [zygote.Zygote(_site_paths(), adopt=False) for _ in range(_judge.jobs)]
+        else:
+            z = zygote.get(_site_paths())
+            _judge.zygotes = [z] if z is not None else []
+        for z in _judge.zygotes:  # if this judge dies, the grader waits for them to clean up
             _judge.emit({"event": "zygote", "pid": z.pid})
+        if _judge.jobs <= 1:
+            _judge.zygotes = []
+        for arg in config.args:  # compile the student's files while pytest collects
+            ex = _judge.exercise_at(Path.cwd() / arg.split("::")[0])
+            if ex is not None:
+                _judge.start_precheck(ex)
 
 
 @pytest.hookimpl(trylast=True)
@@ -354,6 +387,14 @@ def pytest_runtest_logfinish(nodeid, location):
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    if _judge is None or session.testsfailed:
+        return None
+    from . import shards
+    return shards.run(session, _judge, _judge.jobs) if _judge.jobs > 1 else None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item, nextitem):
     _judge.records.setdefault(item.nodeid, {})["info"] = _judge.info(item)
 
@@ -362,6 +403,17 @@ def pytest_sessionfinish(session, exitstatus):
     if _judge is not None:
         from .harness import isolation, zygote
         zygote.shutdown()
+        if _judge.zygotes:  # started for shards that never ran (no checks collected)
+            from . import shards
+            shards.keep_one(_judge)
+            zygote.shutdown()
+        for z in _judge.released_zygotes:
+            z.detach()
+            try:
+                z.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                z.proc.kill()
+                z.proc.wait()
         isolation.release_scratch()
         _judge.emit({"event": "done"})
 

@@ -48,7 +48,11 @@ class ZygoteChild:
 
 
 class Zygote:
-    def __init__(self, site_paths: list[str]):
+    """`adopt=False`: started, but nobody reads its answers yet - a judge that will fork
+    itself into shards starts one per shard, and each shard adopts its own (after the fork:
+    a reader thread does not survive one)."""
+
+    def __init__(self, site_paths: list[str], adopt: bool = True):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.proc = subprocess.Popen(
             [sys.executable, "-S", "-E", str(ZYGOTE), str(theirs.fileno()), os.pathsep.join(site_paths)],
@@ -64,7 +68,24 @@ class Zygote:
         self._exits: dict[int, int] = {}
         self._next = 0
         self.dead = False
+        self.owner = os.getpid()  # only its parent can poll() it; others learn its end by EOF
+        if adopt:
+            self.adopt()
+
+    def adopt(self) -> None:
+        """Read the zygote's answers in this process (call once, in the process using it)."""
         threading.Thread(target=self._read, daemon=True, name="zygote-reader").start()
+
+    def detach(self) -> None:
+        """Let go of this process's end without waiting (a shard's copy of another shard's
+        zygote, the parent's copies once its shards run): the zygote ends when all are gone."""
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def gone(self) -> bool:
+        return self.dead or (self.owner == os.getpid() and self.proc.poll() is not None)
 
     def _read(self) -> None:
         while True:
@@ -111,6 +132,8 @@ class Zygote:
         except OSError:
             pass
         self.sock.close()
+        if self.owner != os.getpid():
+            return  # a shard's zygote: its parent, the judge, reaps it
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
@@ -122,15 +145,26 @@ _ZYGOTE: Zygote | None = None
 _ZLOCK = threading.Lock()
 
 
+def enabled() -> bool:
+    return os.environ.get("NETLAB_ZYGOTE", "1") != "0" and sys.platform.startswith("linux")
+
+
 def get(site_paths: list[str]) -> Zygote | None:
     """This process's zygote (started on first use), or None when turned off or broken."""
     global _ZYGOTE
-    if os.environ.get("NETLAB_ZYGOTE", "1") == "0" or not sys.platform.startswith("linux"):
+    if not enabled():
         return None
     with _ZLOCK:
-        if _ZYGOTE is None or _ZYGOTE.dead or _ZYGOTE.proc.poll() is not None:
+        if _ZYGOTE is None or _ZYGOTE.gone():
             _ZYGOTE = Zygote(site_paths)
         return _ZYGOTE
+
+
+def install(z: Zygote | None) -> None:
+    """Make `z` (adopted) this process's zygote, in place of any other (a shard's own)."""
+    global _ZYGOTE
+    with _ZLOCK:
+        _ZYGOTE = z
 
 
 def shutdown() -> None:

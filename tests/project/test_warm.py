@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import alive, descendants, suite_checks
+
 from grader import course as course_mod
 
 MAIN = Path(__file__).resolve().parents[2]
 TCP_ECHO = course_mod.load(MAIN, check_folders=False).exercises["tcp_echo"]
+TCP_ECHO_CHECKS = len(suite_checks("tcp_echo"))
 
 
 @pytest.fixture
@@ -58,9 +61,11 @@ def stop(root: Path, runtime: Path) -> None:
         pass
 
 
-def grade(root: Path, runtime: Path, target, warm: str, *args: str) -> dict:
+def grade(root: Path, runtime: Path, target, warm: str, *args: str, jobs: int | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NETLAB_", "PYTEST_"))}
     env.update(XDG_RUNTIME_DIR=str(runtime), NETLAB_WARM=warm)
+    if jobs is not None:
+        env["NETLAB_JOBS"] = str(jobs)
     proc = subprocess.run([sys.executable, "-m", "grader", "check", "tcp_echo", "--target",
                            str(target), "--all", "--json", *args], cwd=root, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -119,6 +124,71 @@ def test_warm_and_cold_judges_give_the_same_results(course):
         verdicts = lambda r: [(t["name"], t["status"], t["score"]) for t in r["tests"]]  # noqa: E731
         assert verdicts(w) == verdicts(c), target
         assert w["score"] < w["max_score"]
+
+
+def test_shards_and_one_judge_give_the_same_results(course):
+    """`grader check` runs its checks in two forked shards (grader/shards.py): the report is
+    the one a judge running them one after another gives, warm or cold."""
+    root, runtime = course
+    for target in [root / "solutions", root / "exercises", *mutant_targets(root, ("binds_everywhere",))]:
+        one = comparable(grade(root, runtime, target, "0", jobs=1))
+        one_tests = one.pop("tests")
+        for warm in ("0", "require"):
+            two = comparable(grade(root, runtime, target, warm, jobs=2))
+            two_tests = two.pop("tests")
+            assert len(one_tests) == len(two_tests) == TCP_ECHO_CHECKS
+            for a, b in zip(one_tests, two_tests):
+                assert a == b, (target, warm, a["output"], b["output"])
+            assert one == two, (target, warm)
+
+
+HANGS = """import socket, sys, time
+sys.stdout.write("started\\n"); sys.stdout.flush()
+while True:
+    time.sleep(60)
+"""
+
+
+def test_a_killed_check_leaves_no_shard_behind(course):
+    """kill -9 of `grader check` while two shards run hanging students: the judge, its shards,
+    their fork servers and the students all end (death signals and EOFs, no sweeping)."""
+    root, runtime = course
+    target = root.parent / "hangs"
+    (target / "tcp_echo").mkdir(parents=True)
+    for name in ("server.py", "client.py"):
+        (target / "tcp_echo" / name).write_text(HANGS)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NETLAB_", "PYTEST_"))}
+    env.update(XDG_RUNTIME_DIR=str(runtime), NETLAB_WARM="0", NETLAB_JOBS="2")
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "check", "tcp_echo", "--target",
+                             str(target), "--all", "--json", "--trust-submission"], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import time
+    deadline = time.monotonic() + 60
+    below: set[int] = set()
+    while time.monotonic() < deadline:  # polling /proc, with a deadline, for two shards at work
+        below = descendants(proc.pid)
+        zygotes = [p for p in below if "_zygote.py" in _cmdline(p)]
+        if len(zygotes) >= 2 and len(below) >= 6:
+            break
+        time.sleep(0.02)
+    else:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"two shards never ran: {[(p, _cmdline(p)) for p in below]}")
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while any(map(alive, below)) and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling for their end, with a deadline
+    assert not [(p, _cmdline(p)) for p in below if alive(p)], "processes of the killed check survive"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def test_the_warm_process_is_private_to_its_user(course):
