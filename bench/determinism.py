@@ -2,7 +2,10 @@
 several times, judges running two at a time while CPU burners load every core, and report any
 check whose verdict changed between runs.
 
-    python bench/determinism.py [ID ...] [--rounds 3] [--burners 2]
+    python bench/determinism.py [ID ...] [--rounds 3] [--burners 2] [--jobs 1]
+
+--jobs 2 runs each judge's checks in two shards, as `grader check` does on two cores (more
+load still: two judges of two shards each beside the burners).
 
 Exits 1 if any verdict differs. The burners stop by themselves when the runs are over (and at
 the latest after --max-seconds).
@@ -32,6 +35,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--burners", type=int, default=2)
     parser.add_argument("--max-seconds", type=float, default=1800)
+    parser.add_argument("--jobs", type=int, default=1, help="shards per judge (grader/shards.py)")
     args = parser.parse_args()
     course = course_mod.load(ROOT)
     ids = args.exercises or list(course.exercises)
@@ -53,7 +57,7 @@ def main() -> int:
 
             def grade(job):
                 ex_id, name, path, _ = job
-                result = run_judge(course, course.get(ex_id), path, visibility="all")
+                result = run_judge(course, course.get(ex_id), path, visibility="all", jobs=args.jobs)
                 return (ex_id, name), tuple((t["name"], t["status"]) for t in result.tests)
 
             with ThreadPoolExecutor(max_workers=2) as pool:
@@ -67,7 +71,12 @@ def main() -> int:
         verdicts.setdefault(key, []).append(tests)
     unstable = {k: v for k, v in verdicts.items() if len(set(v)) > 1}
     print(f"{len(verdicts)} targets x {args.rounds} rounds = {len(results)} gradings, "
-          f"{args.burners} CPU burners, 2 judges at a time, {time.monotonic() - started:.0f} s")
+          f"{args.burners} CPU burners, 2 judges at a time of {args.jobs} shard(s) each, "
+          f"{time.monotonic() - started:.0f} s")
+    for (ex_id, name), runs in verdicts.items():  # the reference must pass, the stub must not
+        if name == "solution" and any(s != "passed" for run in runs for _, s in run):
+            print(f"SOLUTION FAILED {ex_id}: {sorted({t for run in runs for t in run if t[1] != 'passed'})}")
+            unstable[(ex_id, name)] = runs
     for (ex_id, name), runs in unstable.items():
         changed = {t for run in runs for t in run} - set.intersection(*(set(r) for r in runs))
         print(f"UNSTABLE {ex_id}/{name}: {sorted(changed)}")
