@@ -7,6 +7,12 @@ whether or not the CPU is free (a starved thread is runnable, so load cannot mak
 asleep). So "every thread asleep" proves an idle program waits the right way, and is seen as
 soon as it is true; a program that never gets there is told apart by a deadline.
 
+One look is not a snapshot: the threads' files are read one after another, and polling threads
+hand the GIL to each other meanwhile (a thread waiting for the GIL sleeps on a futex), so a
+look can find every thread asleep when each was asleep only at the moment it was read. Asleep
+therefore also means: no thread got any CPU (schedstat's run time, in ns) during QUIET seconds
+with nothing running at either end.
+
     busy = wait_asleep(proc.pid, timeout=3.0)   # None once every thread sleeps
     if busy: ...                                 # {tid: state} of the threads still running
 """
@@ -16,6 +22,7 @@ import os
 import time
 
 LOOK_EVERY = 0.01
+QUIET = 0.05
 
 
 def thread_states(pid: int) -> dict[int, str]:
@@ -40,17 +47,52 @@ def running(pid: int) -> dict[int, str]:
     return {tid: s for tid, s in thread_states(pid).items() if s in ("R", "D")}
 
 
+def run_times(pid: int) -> dict[int, int]:
+    """{thread id: nanoseconds it has run} for every thread of `pid` (schedstat; where the
+    kernel has none, utime+stime in clock ticks, coarser but still growing while it runs)."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
+                out[int(tid)] = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+                out[int(tid)] = int(fields[11]) + int(fields[12])
+            except (OSError, ValueError, IndexError):
+                continue
+    return out
+
+
 def wait_asleep(pid: int, timeout: float) -> dict[int, str] | None:
-    """Look at `pid` until none of its threads runs (then None), at most `timeout` seconds;
-    then the threads that were running at the last look."""
+    """Look at `pid` until its threads have all slept for QUIET seconds (then None), at most
+    `timeout` seconds; then the threads that were running at the last looks."""
     deadline = time.monotonic() + timeout
+    quiet_since, quiet_times = None, None
+    ran: dict[int, str] = {}
     while True:
         busy = running(pid)
-        if not busy:
+        now = time.monotonic()
+        times = run_times(pid)
+        if not times:
+            return None  # gone
+        if busy:
+            quiet_since = None
+            ran = busy
+        elif quiet_since is None or times != quiet_times:
+            if quiet_times is not None and quiet_since is not None:  # one ran between looks
+                ran = {tid: "R" for tid, t in times.items() if t != quiet_times.get(tid)}
+            quiet_since, quiet_times = now, times
+        elif now - quiet_since >= QUIET:
             return None
-        if time.monotonic() >= deadline:
-            return busy
+        if now >= deadline:
+            return busy or ran or None
         time.sleep(LOOK_EVERY)  # the next look at /proc; the deadline bounds the wait
 
 
-__all__ = ["thread_states", "running", "wait_asleep"]
+__all__ = ["thread_states", "running", "run_times", "wait_asleep"]

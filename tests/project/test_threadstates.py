@@ -59,6 +59,40 @@ def test_a_polling_thread_is_never_asleep(program):
     assert busy and set(busy.values()) <= {"R", "D"}
 
 
+POLLERS = textwrap.dedent("""
+    import sys, threading
+    sys.setswitchinterval(1e-5)  # the GIL changes hands all the time: the race, made likely
+    items = []
+    def poll():
+        while not items:
+            pass
+    for _ in range(3):
+        threading.Thread(target=poll, daemon=True).start()
+    print("ready", flush=True)
+    sys.stdin.read()
+""")
+
+BURN = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass\n"
+
+
+def test_pollers_passing_the_gil_on_busy_cores_are_never_asleep(program):
+    """Three polling threads hand the GIL to each other (who waits for it sleeps on a futex),
+    here every 10 microseconds, on cores other programs keep busy: a look often finds each
+    thread asleep at the moment it was read. CPU time during the quiet wait tells them from
+    sleepers all the same."""
+    burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(2)]
+    try:
+        pollers = program(POLLERS)
+        sleeper = program(SLEEPER)
+        for _ in range(10):
+            assert wait_asleep(pollers.pid, timeout=0.5), "polling threads were taken for asleep"
+        assert wait_asleep(sleeper.pid, timeout=30) is None
+    finally:
+        for b in burners:
+            b.kill()
+            b.wait()
+
+
 def test_a_process_that_is_gone_has_no_threads(program):
     proc = program(SLEEPER)
     proc.kill()
