@@ -31,6 +31,7 @@ SOCKET_NAME = ".netlab_rv.sock"
 MAX_CLIENTS = 512       # connections open at once (each waiting barrier holds one)
 MAX_EVENTS = 50_000     # log lines and entries kept; past that, callers get an error
 MAX_WAIT = 120.0        # longest barrier or gate wait a student can ask for
+RECHECK = 0.05          # wait_for looks again at least this often (see there)
 
 
 class Rendezvous:
@@ -101,14 +102,17 @@ class Rendezvous:
             return [e for e in self.events if event is None or e["event"] == event]
 
     def wait_for(self, predicate, timeout: float) -> bool:
-        """Wait (on the service's own notifications, no polling) until predicate(self) holds."""
+        """Wait until predicate(self) holds, at most `timeout` seconds. It is looked at again on
+        each of the service's notifications, and every RECHECK seconds besides: a predicate may
+        also ask what the service never hears of (`or not proc.alive()`, `or pending.done()`),
+        and a check must not sit out its whole timeout after the student's program ended."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while not predicate(self):
                 left = deadline - time.monotonic()
                 if left <= 0 or self._closed:
                     return bool(predicate(self))
-                self._cond.wait(left)
+                self._cond.wait(min(left, RECHECK))
             return True
 
     def close(self) -> None:

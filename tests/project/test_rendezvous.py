@@ -93,6 +93,18 @@ def test_nobody_passes_a_gate_before_the_test_opens_it(student):
     assert [e["data"]["opened"] for e in rv.log_of("started")] == [True] * 5
 
 
+def test_wait_for_sees_what_the_service_never_hears_of(student):
+    """A predicate that also asks whether the student's call ended is true as soon as it ends:
+    wait_for does not sit out its timeout for want of a notification."""
+    import time
+    rv = student.rendezvous()
+    rv.install("jobs.py", JOBS.replace("PATIENCE", "0.2"))
+    call = student.module("work", timeout=60).start("serial", student.callable("jobs:meet"), 3)
+    started = time.monotonic()
+    assert rv.wait_for(lambda r: r.now_inside("work") == 3 or call.done(), timeout=120)
+    assert time.monotonic() - started < 60 and call.result(5) == [False, False, True]
+
+
 def test_bad_requests_are_refused_and_the_service_ends_with_the_check(student):
     rv = student.rendezvous()
     for line in (b"not json\n", b'{"op": "explode"}\n', b'{"op": "barrier"}\n'):
