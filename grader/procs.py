@@ -155,3 +155,46 @@ def reap_orphan(pid: int, timeout: float = 5.0) -> None:
             _reap(pid)
             return
         time.sleep(0.002)  # polling for its exit, with a deadline
+
+
+# -- temp folders named by their owner, so that the next one can remove what a killed one left --
+
+def start_time(pid: int) -> str | None:
+    """A process's start time (clock ticks since boot): with the pid it names one process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def owned_prefix(kind: str) -> str:
+    """netlab-<kind>-<pid>-<start>-: a temp folder's name that says which process owns it."""
+    return f"netlab-{kind}-{os.getpid()}-{start_time(os.getpid()) or 0}-"
+
+
+def sweep_owned(kinds: tuple[str, ...], folder: str | None = None) -> list[str]:
+    """Remove our uid's netlab-<kind>-<pid>-<start>-* folders whose process is gone: one
+    killed with SIGKILL (a test, the OOM killer, kill -9 of a batch) ran no cleanup."""
+    import re
+    import shutil
+    import tempfile
+    folder = folder or tempfile.gettempdir()
+    pattern = re.compile(rf"netlab-(?:{'|'.join(map(re.escape, kinds))})-(\d+)-(\d+)-\w+")
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = pattern.fullmatch(entry.name)
+        try:
+            if not m or not entry.is_dir(follow_symlinks=False) or \
+                    entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        if start_time(int(m[1])) != m[2]:  # its process ended (or the pid is another's now)
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed

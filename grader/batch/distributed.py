@@ -48,6 +48,7 @@ from concurrent.futures import Future
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from .. import procs
 from ..course import Course
 from ..i18n import Text, say
 from . import digest
@@ -222,42 +223,14 @@ class CleanUp(_Plugin):
         _remove_courses()
 
 
-def _start_time(pid: int) -> str | None:
-    """A process's start time (clock ticks since boot): with the pid it names one process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
 def _our_prefix(kind: str) -> str:
-    """netlab-<kind>-<pid>-<start>-: whose folder it is, so that another worker can tell
-    when its owner is gone."""
-    return f"netlab-{kind}-{os.getpid()}-{_start_time(os.getpid()) or 0}-"
+    return procs.owned_prefix(kind)
 
 
 def sweep_stale(folder: Path | None = None) -> list[Path]:
     """Remove the course copies and run folders of worker processes that are gone: a worker
     killed with SIGKILL (or by the OOM killer) runs no atexit and no plugin teardown."""
-    import re
-    folder = Path(folder or tempfile.gettempdir())
-    removed = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        m = re.fullmatch(r"netlab-(?:course|run)-(\d+)-(\d+)-\w+", entry.name)
-        try:
-            if not m or not entry.is_dir(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_uid != os.getuid():
-                continue
-        except OSError:
-            continue
-        if _start_time(int(m[1])) != m[2]:  # its process ended (or the pid is another's now)
-            shutil.rmtree(entry.path, ignore_errors=True)
-            removed.append(Path(entry.path))
-    return removed
+    return [Path(p) for p in procs.sweep_owned(("course", "run"), str(folder) if folder else None)]
 
 
 def _course_here(files: dict[str, bytes], key: str) -> Path:

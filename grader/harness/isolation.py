@@ -25,6 +25,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..procs import owned_prefix, sweep_owned
+
 HERE = Path(__file__).resolve().parent
 SYSTEM_RO = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 HIDE: set[str] = set()   # folders that must not appear in the student's view (the course)
@@ -90,7 +92,7 @@ def jail_spec(mode: str, workdir: str | None = None, extra_ro: tuple = ()) -> di
 def _jail_root() -> str:
     """An empty folder that each student's jail mounts its tmpfs root on (in its own
     namespace: the folder itself stays empty)."""
-    path = tempfile.mkdtemp(prefix="netlab-jail-")
+    path = tempfile.mkdtemp(prefix=owned_prefix("jail"))
     import atexit
     atexit.register(lambda: os.rmdir(path) if os.path.isdir(path) else None)
     return path
@@ -226,7 +228,8 @@ def private_scratch(size_mb: int = SCRATCH_MB) -> str | None:
     if libc.unshare(0x00020000) != 0:  # CLONE_NEWNS
         return None
     libc.mount(None, b"/", None, ctypes.c_ulong(16384 | (1 << 18)), None)  # MS_REC | MS_PRIVATE
-    folder = tempfile.mkdtemp(prefix="netlab-scratch-")
+    sweep_owned(("jail", "scratch"))  # what judges killed before us (kill -9, OOM) left behind
+    folder = tempfile.mkdtemp(prefix=owned_prefix("scratch"))
     opts = f"mode=0755,size={size_mb}m".encode()
     if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", ctypes.c_ulong(2 | 4), opts) != 0:  # nosuid,nodev
         os.rmdir(folder)

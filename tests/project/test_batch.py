@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -405,6 +406,7 @@ def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path, how):
         while any(map(alive, below)) and time.monotonic() < deadline:
             time.sleep(0.05)  # waiting, with a deadline, for the kernel to finish the kills
         assert not [p for p in below if alive(p)], "processes of the killed batch survive"
+        assert left_by({proc.pid, *below}), "the killed batch's folders were expected in the temp folder"
     kept = finished(out)
     assert 1 <= len(kept) < 5
     assert not (out / "grades.csv").exists()
@@ -413,6 +415,14 @@ def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path, how):
     assert f"{5 - len(kept)} runs now, {len(kept)} from the gradebook" in resumed.stdout
     assert all(finished(out)[k] == v for k, v in kept.items())   # finished runs were kept
     assert outputs(out) == outputs(whole)
+    assert not left_by({proc.pid, *below}), "the next judges sweep what a killed batch left in the temp folder"
+
+
+def left_by(pids) -> list[Path]:
+    """The jail and scratch folders in the temp folder named by one of these processes."""
+    pids = set(pids)
+    return [p for p in Path(tempfile.gettempdir()).iterdir()
+            if (m := re.fullmatch(r"netlab-(?:jail|scratch)-(\d+)-\d+-\w+", p.name)) and int(m[1]) in pids]
 
 
 def test_regrade_redoes_every_run_and_the_same_folder_gets_the_same_grades(tmp_path):
