@@ -44,17 +44,25 @@ def build(subs: Path, course, ids: list[str], copies: int) -> None:
                                 ignore=shutil.ignore_patterns("__pycache__", "README*"))
 
 
-def batch(subs: Path, out: Path, ids: list[str], workers: int, env: dict) -> float:
+def busy_seconds() -> float:
+    """CPU seconds the whole machine spent not idle since boot (/proc/stat, all cores)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def batch(subs: Path, out: Path, ids: list[str], workers: int, env: dict) -> tuple[float, float]:
     cmd = [sys.executable, "-m", "grader", "batch", str(subs), "--out", str(out),
            "--workers", str(workers), "--exercises", *ids]
     if os.geteuid() != 0:
         cmd.append("--trust-submission")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), busy_seconds()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, busy_seconds() - cpu
     if proc.returncode != 0:
         raise SystemExit(f"batch failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return seconds
+    return seconds, cpu / seconds
 
 
 def run_seconds(out: Path) -> dict[str, list[float]]:
@@ -68,8 +76,29 @@ def run_seconds(out: Path) -> dict[str, list[float]]:
     return per
 
 
-def results(out: Path) -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted((out / "results").iterdir())}
+def results(out: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted((out / "results").iterdir())}
+
+
+def differences(a: dict[str, dict], b: dict[str, dict]) -> tuple[list[str], list[str]]:
+    """(verdicts, texts): the (student, exercise, check) whose score or status differ between
+    two batches' results, and those whose feedback text alone differs."""
+    verdicts, texts = [], []
+    for student in sorted(set(a) | set(b)):
+        ea, eb = a.get(student, {}).get("exercises", {}), b.get(student, {}).get("exercises", {})
+        for ex_id in sorted(set(ea) | set(eb)):
+            ta = {t["name"]: t for t in ea.get(ex_id, {}).get("tests", [])}
+            tb = {t["name"]: t for t in eb.get(ex_id, {}).get("tests", [])}
+            if ea.get(ex_id, {}).get("score") != eb.get(ex_id, {}).get("score") or set(ta) != set(tb):
+                verdicts.append(f"{student}/{ex_id}: {ea.get(ex_id, {}).get('score')} vs {eb.get(ex_id, {}).get('score')}")
+            for name in sorted(set(ta) & set(tb)):
+                x, y = ta[name], tb[name]
+                where = f"{student}/{ex_id}/{name}"
+                if (x.get("score"), x.get("status")) != (y.get("score"), y.get("status")):
+                    verdicts.append(f"{where}: {x.get('status')} {x.get('score')} vs {y.get('status')} {y.get('score')}")
+                elif x != y:
+                    texts.append(where)
+    return verdicts, texts
 
 
 def bare(ex_id: str, target: Path, env: dict) -> float:
@@ -84,17 +113,20 @@ def measure(name: str, course, ids: list[str], copies: int, work: Path, env: dic
     subs = work / f"subs-{name}"
     build(subs, course, ids, copies)
     runs = 2 * copies * len(ids)
-    walls, outs = {}, {}
+    walls, outs, cores = {}, {}, {}
     for workers in (1, 2):
         out = work / f"out-{name}-{workers}"
-        walls[workers] = batch(subs, out, ids, workers, env)
+        walls[workers], cores[workers] = batch(subs, out, ids, workers, env)
         outs[workers] = out
-    same = results(outs[1]) == results(outs[2])
+    verdicts, texts = differences(results(outs[1]), results(outs[2]))
+    same = not verdicts
     per = run_seconds(outs[1])
     print(f"\n{name}: {len(ids)} exercises x {2 * copies} submissions = {runs} runs")
     print(f"  1 worker: {walls[1]:7.1f} s ({walls[1] / runs:.2f} s per run)   "
           f"2 workers: {walls[2]:7.1f} s ({walls[2] / runs:.2f} s per run)   "
           f"speed-up {walls[1] / walls[2]:.2f}x")
+    print(f"  cores kept busy (whole machine, /proc/stat): {cores[1]:.2f} with 1 worker, "
+          f"{cores[2]:.2f} with 2 of {os.cpu_count()}")
     print(f"  {'exercise':18} {'batch run':>9} {'bare full':>9} {'bare stub':>9} {'ratio':>6}")
     ratios = []
     for ex_id in ids:
@@ -104,7 +136,11 @@ def measure(name: str, course, ids: list[str], copies: int, work: Path, env: dic
         ratio = mine / ((full + stub) / 2)
         ratios.append(ratio)
         print(f"  {ex_id:18} {mine:9.2f} {full:9.2f} {stub:9.2f} {ratio:6.2f}")
-    print(f"  grades identical across the 1- and 2-worker batches: {'yes' if same else 'NO'}")
+    print(f"  verdicts identical across the 1- and 2-worker batches: {'yes' if same else 'NO'}")
+    for line in verdicts:
+        print(f"    graded differently: {line}")
+    if texts:  # e.g. how many bytes a stub's server had read when it was stopped
+        print(f"  feedback text alone differed in {len(texts)} checks: {', '.join(texts[:6])}")
     full_share = walls[2] / 2  # the full half of the submissions, roughly
     class_minutes = full_share / copies * 200 / 60
     print(f"  a class of 200 full submissions, these exercises, 2 workers: ~{class_minutes:.0f} min")
