@@ -282,11 +282,14 @@ def cmd_check(course, args) -> int:
     import threading
     warm = threading.Thread(target=_warm_up, args=(args.json,), daemon=True)
     warm.start()
+    from . import state
     from .judge import interactive_jobs, owns
     untrusted = not owns(course, target) and not getattr(args, "trust_submission", False)
     result = run_judge(course, ex, target, visibility="all" if args.all else "visible",
                        untrusted=untrusted, warm=not getattr(args, "cold", False),
-                       jobs=interactive_jobs())
+                       jobs=interactive_jobs(), order=state.check_order(course.root, ex.id))
+    if not result.problem:
+        state.record_seconds(course.root, ex.id, result.tests)
     warm.join()
     if result.refused:  # nothing of the submission ran: the result says why (score 0)
         print(say("grader: {exercise}: {problem}", "grader：{exercise}：{problem}",
@@ -305,7 +308,7 @@ def cmd_check(course, args) -> int:
         from .release import hidden_counts
         result.hidden, result.hidden_points = hidden_counts(course.root, ex.id) or (0, 0.0)
     if target == (course.root / DEFAULT_TARGET).resolve():
-        from . import state  # recorded before printing: a closed pipe must not lose it
+        # recorded before printing: a closed pipe must not lose it
         state.record(course.root, ex.id, result.score, result.max_score, result.passed)
     if args.json:
         from .report import result_json

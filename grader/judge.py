@@ -65,7 +65,7 @@ class JudgeResult:
 
 
 def judge_command(course: Course, ex: Exercise, target: Path, visibility: str, fd: int | None,
-                  untrusted: bool = False, jobs: int = 1) -> list[str]:
+                  untrusted: bool = False, jobs: int = 1, order: list[str] | None = None) -> list[str]:
     from .i18n import lang  # the grader's language (or this thread's: see i18n.using)
     cmd = [sys.executable, "-m", "pytest", str(course.root / "tests" / ex.id),
            "--rootdir", str(course.root), "-q", "--no-header", "-p", "no:cacheprovider",
@@ -76,6 +76,8 @@ def judge_command(course: Course, ex: Exercise, target: Path, visibility: str, f
         cmd += ["--netlab-untrusted"]
     if jobs > 1:
         cmd += ["--netlab-jobs", str(jobs)]
+        if order:
+            cmd += ["--netlab-order", json.dumps(order)]
     return cmd
 
 
@@ -110,9 +112,10 @@ def judge_env() -> dict:
 
 def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "visible",
               margin: float = MARGIN_SECONDS, untrusted: bool = False,
-              warm: bool = True, jobs: int = 1) -> JudgeResult:
+              warm: bool = True, jobs: int = 1, order: list[str] | None = None) -> JudgeResult:
     """Run the suite of `ex` against `target/<ex.id>` in a fresh pytest process.
-    `untrusted`: refuse (score nothing, say why) where student code cannot be confined."""
+    `untrusted`: refuse (score nothing, say why) where student code cannot be confined.
+    `order`: check names, longest first, for the shards' queue (state.check_order)."""
     from .procs import become_subreaper, kill_strays, make_undumpable, reap_orphan
     from .textsafe import visible
     become_subreaper()
@@ -121,7 +124,7 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
     target = Path(target).resolve()
     result = JudgeResult(ex.id, str(target / ex.id), visibility=visibility)
     read_fd, write_fd = os.pipe()
-    cmd = judge_command(course, ex, target, visibility, write_fd, untrusted, jobs)
+    cmd = judge_command(course, ex, target, visibility, write_fd, untrusted, jobs, order)
     try:
         proc = None
         if warm and warm_mod.enabled():  # a fork of the warm process, if one answers
@@ -228,7 +231,8 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
         else:
             # points come from what was collected, never from the result line alone
             got = {**info, "status": got["status"], "output": got["output"],
-                   "score": info["max_score"] if got["status"] == "passed" else 0}
+                   "score": info["max_score"] if got["status"] == "passed" else 0,
+                   "seconds": got.get("seconds") if isinstance(got.get("seconds"), (int, float)) else None}
         # student text (stderr, replies) reaches terminals, JSON and reports: no raw controls
         got = {**got, "output": visible(str(got["output"])), "title": visible(str(got["title"]))}
         result.tests.append(got)

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,9 @@ def pytest_addoption(parser):
                     help="(grader use) write JSON results to this file descriptor")
     group.addoption("--netlab-jobs", type=int, default=1,
                     help="(grader use) run the checks in this many forked shards at once")
+    group.addoption("--netlab-order", default="[]",
+                    help="(grader use) JSON list of check names, the longest first: the shards "
+                         "take them in this order (the report keeps the suite's order)")
 
 
 class Judge:
@@ -77,6 +81,10 @@ class Judge:
         self.hidden = 0
         self.refused: str | None = None
         self.jobs = config.getoption("netlab_jobs") if fd is not None else 1
+        try:
+            self.order = [str(n) for n in json.loads(config.getoption("netlab_order"))]
+        except (TypeError, ValueError):
+            self.order = []
         self.zygotes: list = []           # one per shard, adopted after the fork (shards.py)
         self.released_zygotes: list = []  # let go of; reaped at the end
 
@@ -381,6 +389,7 @@ def pytest_runtest_logfinish(nodeid, location):
         "exercise": info["exercise"], "visibility": info["visibility"],
         "max_score": info["max_score"], "score": 0 if failed else info["max_score"],
         "status": "failed" if failed else "passed", "output": output,
+        "seconds": round(time.monotonic() - record.get("started", time.monotonic()), 3),
     }
     judge.results.append(result)
     judge.emit(result)
@@ -396,7 +405,9 @@ def pytest_runtestloop(session):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item, nextitem):
-    _judge.records.setdefault(item.nodeid, {})["info"] = _judge.info(item)
+    record = _judge.records.setdefault(item.nodeid, {})
+    record["info"] = _judge.info(item)
+    record["started"] = time.monotonic()  # how long it took steers the next check's shards
 
 
 def pytest_sessionfinish(session, exitstatus):

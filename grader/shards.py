@@ -4,7 +4,7 @@ A check mostly waits: for a student's process to start, to listen, to answer. `g
 has the other core free, so the judge collects the suite once, compiles the student's files
 once, and then forks N shards that take the checks one at a time from a shared queue (a pipe
 of check numbers: whoever is free takes the next, so one long check does not hold up the
-rest). Each shard is a judge as confined as its parent: non-dumpable, a subreaper, dying with
+rest; the checks the last run found longest go first). Each shard is a judge as confined as its parent: non-dumpable, a subreaper, dying with
 the parent, with its own fork server (started beforehand, adopted after the fork). A shard
 reports on a pipe of its own; the parent forwards whole lines onto the results pipe, so two
 shards' lines never interleave. The grader orders results by collection, so the report is the
@@ -35,6 +35,14 @@ def keep_one(judge) -> None:
         judge.released_zygotes.extend(zs[1:])
 
 
+def queue_order(names: list[str], longest_first: list[str]) -> list[int]:
+    """The order the shards take the checks in: those the last run did not time first (they
+    may be long), then the others longest first, so that no long check starts last while the
+    other shard runs out of work. Ties keep the suite's order."""
+    rank = {name: i for i, name in enumerate(longest_first)}
+    return sorted(range(len(names)), key=lambda i: rank.get(names[i], -1))
+
+
 def run(session, judge, jobs: int) -> bool | None:
     """pytest_runtestloop for a judge with `jobs` > 1; None: run serially as usual."""
     items = list(session.items)
@@ -53,7 +61,8 @@ def run(session, judge, jobs: int) -> bool | None:
         judge.released_zygotes.extend(zs[n:])
         zs = zs[:n]
     work_r, work_w = os.pipe()
-    os.write(work_w, b"".join(i.to_bytes(4, "little") for i in range(len(items))))
+    order = queue_order([i.name for i in items], judge.order)
+    os.write(work_w, b"".join(i.to_bytes(4, "little") for i in order))
     os.close(work_w)
     judge.out.flush()
     parent = os.getpid()

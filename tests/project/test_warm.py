@@ -16,7 +16,7 @@ import pytest
 
 from conftest import alive, descendants, suite_checks
 
-from grader import course as course_mod
+from grader import course as course_mod, shards, state
 
 MAIN = Path(__file__).resolve().parents[2]
 TCP_ECHO = course_mod.load(MAIN, check_folders=False).exercises["tcp_echo"]
@@ -140,6 +140,41 @@ def test_shards_and_one_judge_give_the_same_results(course):
             for a, b in zip(one_tests, two_tests):
                 assert a == b, (target, warm, a["output"], b["output"])
             assert one == two, (target, warm)
+
+
+def test_shards_take_the_checks_the_last_run_found_longest_first(course):
+    """Each check's seconds are kept in .netlab/seconds.json; the next check's shards take the
+    longest first (so a long one does not start last), and the report keeps the suite's order,
+    whatever order the checks ran in."""
+    root, runtime = course
+    first = grade(root, runtime, root / "solutions", "0", jobs=2)
+    took = json.loads((root / ".netlab" / "seconds.json").read_text())["tcp_echo"]
+    assert sorted(took) == sorted(t["name"] for t in first["tests"])
+    assert all(isinstance(s, float) and s > 0 for s in took.values())
+    assert state.check_order(root, "tcp_echo") == sorted(took, key=lambda n: -took[n])
+    # the most unlikely order of all: the shortest first; same report
+    took = {name: float(i + 1) for i, name in enumerate(t["name"] for t in first["tests"])}
+    (root / ".netlab" / "seconds.json").write_text(json.dumps({"tcp_echo": took}))
+    again = grade(root, runtime, root / "solutions", "require", jobs=2)
+    assert [t["name"] for t in again["tests"]] == [t["name"] for t in first["tests"]]
+    assert comparable(again) == comparable(first)
+
+
+def test_queue_order_puts_unknown_checks_first_then_the_longest():
+    names = ["a", "b", "c", "d", "e"]
+    assert shards.queue_order(names, []) == [0, 1, 2, 3, 4]
+    assert shards.queue_order(names, ["c", "a", "e"]) == [1, 3, 2, 0, 4]
+    assert shards.queue_order(names, ["gone", "e", "d", "c", "b", "a"]) == [4, 3, 2, 1, 0]
+
+
+def test_a_broken_seconds_file_gives_no_order(tmp_path):
+    (tmp_path / ".netlab").mkdir()
+    for text in ("", "[1, 2]", '{"tcp_echo": {"x": "slow"}}', '{"tcp_echo": 3}'):
+        (tmp_path / ".netlab" / "seconds.json").write_text(text)
+        assert state.check_order(tmp_path, "tcp_echo") == []
+    state.record_seconds(tmp_path, "tcp_echo", [{"name": "x", "seconds": 0.5}, {"name": "y", "seconds": 2.0},
+                                                {"name": "z", "seconds": None}])
+    assert state.check_order(tmp_path, "tcp_echo") == ["y", "x"]
 
 
 HANGS = """import socket, sys, time
