@@ -44,6 +44,35 @@ def die_with_parent(parent: int) -> None:
             os._exit(70)
 
 
+def stat_fields(pid: int, tid: int | None = None) -> list[bytes] | None:
+    """The fields of /proc/<pid>/stat (or of one thread's, task/<tid>/stat) after the command
+    name, which may itself hold spaces and parentheses: [0] state, [1] ppid, [11] utime,
+    [12] stime (clock ticks), [19] starttime. None when the process (or thread) is gone."""
+    path = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data[data.rfind(b")") + 2:].split()
+
+
+def task_ids(pid: int) -> list[int]:
+    """The OS threads of a process (the ids in /proc/<pid>/task), in order; [] when it is gone."""
+    try:
+        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except (OSError, ValueError):
+        return []
+
+
+def cpu_ticks(fields: list[bytes] | None) -> int | None:
+    """utime + stime (clock ticks) from stat_fields(...); None when unknown."""
+    try:
+        return int(fields[11]) + int(fields[12]) if fields else None
+    except (IndexError, ValueError):
+        return None
+
+
 def _proc_children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
@@ -57,13 +86,8 @@ def _scan_children(pid: int) -> list[int]:
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if int(fields[1]) == pid:
+        fields = stat_fields(int(entry.name))
+        if fields and len(fields) > 1 and int(fields[1]) == pid:
             kids.append(int(entry.name))
     return kids
 
@@ -120,12 +144,8 @@ def kill_strays(tag: str | None, everything: bool = False, rounds: int = 50,
 
 
 def _state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat[stat.rfind(b")") + 2:][:1].decode()
+    fields = stat_fields(pid)
+    return fields[0].decode() if fields else None
 
 
 def _reap(pid: int) -> None:
@@ -161,11 +181,8 @@ def reap_orphan(pid: int, timeout: float = 5.0) -> None:
 
 def start_time(pid: int) -> str | None:
     """A process's start time (clock ticks since boot): with the pid it names one process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    fields = stat_fields(pid)
+    return fields[19].decode() if fields and len(fields) > 19 else None
 
 
 def owned_prefix(kind: str) -> str:

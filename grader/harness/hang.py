@@ -32,6 +32,7 @@ import struct
 import time
 
 from ..i18n import Text, say
+from ..procs import cpu_ticks, stat_fields
 
 IDLE_SECONDS = 2.0     # no CPU, nothing runnable, not listening: the server will not start
 SPIN_SECONDS = 1.0     # busy, holding a fully-read closed connection, nothing moving
@@ -68,16 +69,9 @@ def reset() -> None:
 
 def _stat(pid: int) -> tuple[str, int] | None:
     """(state letter, utime+stime in clock ticks) of one process."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rfind(b")") + 2:].split()
-    try:
-        return fields[0].decode(), int(fields[11]) + int(fields[12])
-    except (IndexError, ValueError):
-        return None
+    fields = stat_fields(pid)
+    ticks = cpu_ticks(fields)
+    return None if ticks is None else (fields[0].decode(), ticks)
 
 
 def _children(pid: int) -> list[int]:
@@ -121,7 +115,8 @@ def _threads_runnable(pid: int) -> bool:
     return False
 
 
-def _inodes(pid: int) -> set[int]:
+def socket_inodes(pid: int) -> set[int]:
+    """The inodes of the sockets process `pid` holds open (what the socket tables name)."""
     found = set()
     try:
         for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -202,7 +197,7 @@ class _Look:
         if sockets:
             inodes = set()
             for pid in pids:
-                inodes |= _inodes(pid)
+                inodes |= socket_inodes(pid)
             if inodes:
                 table = tcp_table()
                 for inode in inodes & set(table):

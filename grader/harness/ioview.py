@@ -23,6 +23,8 @@ import struct
 import time
 from dataclasses import dataclass
 
+from .. import procs
+
 NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLMSG_ERROR = 4, 20, 2
 
 
@@ -30,7 +32,7 @@ INET_DIAG_INFO = 2              # ask for the socket's tcp_info too
 TCPI_BYTES_RECEIVED = 128       # offset of tcpi_bytes_received (u64) in struct tcp_info
 
 
-def _diag(fam: int, src: tuple, dst: tuple) -> tuple[int, int, int, int | None]:
+def tcp_diag(fam: int, src: tuple, dst: tuple) -> tuple[int, int, int, int | None]:
     """(state, unread, unsent, bytes received in all or None) of the TCP socket bound at `src`
     and connected to `dst` (on this machine): one exact sock_diag lookup by the address pair."""
 
@@ -94,8 +96,8 @@ def queues(sock: socket.socket) -> Queues | None:
     try:
         fam = sock.family
         ours, theirs = sock.getsockname()[:2], sock.getpeername()[:2]
-        _s, our_unread, our_unsent, _r = _diag(fam, ours, theirs)
-        state, their_unread, their_unsent, received = _diag(fam, theirs, ours)
+        _s, our_unread, our_unsent, _r = tcp_diag(fam, ours, theirs)
+        state, their_unread, their_unsent, received = tcp_diag(fam, theirs, ours)
     except (OSError, struct.error, ValueError, IndexError):
         return None
     return Queues(our_unread, our_unsent, their_unread, their_unsent, state, received)
@@ -103,33 +105,16 @@ def queues(sock: socket.socket) -> Queues | None:
 
 # -- the process -----------------------------------------------------------------------------------
 
-def _stat_fields(path: str) -> list[bytes] | None:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    return data[data.rfind(b")") + 2:].split()
-
-
 def cpu_ticks(pid: int) -> int:
     """CPU time the process has used so far (user + system, in clock ticks), all threads."""
-    fields = _stat_fields(f"/proc/{pid}/stat")
-    try:
-        return int(fields[11]) + int(fields[12]) if fields else 0
-    except (IndexError, ValueError):
-        return 0
+    return procs.cpu_ticks(procs.stat_fields(pid)) or 0
 
 
 def runnable(pid: int) -> bool:
     """Is any thread of the process running or waiting for a CPU (R), or in an
     uninterruptible wait (D)?"""
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return False
-    for tid in tids[:256]:
-        fields = _stat_fields(f"/proc/{pid}/task/{tid}/stat")
+    for tid in procs.task_ids(pid)[:256]:
+        fields = procs.stat_fields(pid, tid)
         if fields and fields[0] in (b"R", b"D"):
             return True
     return False
@@ -137,7 +122,7 @@ def runnable(pid: int) -> bool:
 
 def sleeping(pid: int) -> bool:
     """Is every thread of the (living) process asleep - waiting for an event, not for a CPU?"""
-    fields = _stat_fields(f"/proc/{pid}/stat")
+    fields = procs.stat_fields(pid)
     if not fields or fields[0] in (b"Z", b"X"):
         return False
     return not runnable(pid)

@@ -18,11 +18,11 @@ join() for a child process to end"), for feedback.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
 from ..i18n import say
+from ..procs import cpu_ticks, stat_fields, task_ids
 
 SLEEPS = ("nanosleep",)  # time.sleep() (hrtimer_nanosleep, do_nanosleep): it goes on by itself
 
@@ -46,20 +46,13 @@ def _read(path: str) -> bytes | None:
 
 def tasks(pid: int, limit: int = 64) -> list[Task]:
     """The threads of one process (at most `limit`); [] when it is gone."""
-    try:
-        tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))[:limit]
-    except (OSError, ValueError):
-        return []
     out = []
-    for tid in tids:
-        stat = _read(f"/proc/{pid}/task/{tid}/stat")
-        if stat is None:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        try:
-            state, ticks = fields[0].decode(), int(fields[11]) + int(fields[12])
-        except (IndexError, ValueError):
-            continue
+    for tid in task_ids(pid)[:limit]:
+        fields = stat_fields(pid, tid)
+        ticks = cpu_ticks(fields)
+        if ticks is None:
+            continue  # ended meanwhile
+        state = fields[0].decode()
         raw = _read(f"/proc/{pid}/task/{tid}/wchan")
         wchan = raw.decode("ascii", "replace").strip() if raw is not None else None
         out.append(Task(pid, tid, state, ticks, wchan))

@@ -124,24 +124,9 @@ def bound_sockets(proto: str) -> list[tuple[str, int, int]]:
     return _proc_table(proto)
 
 
-def _socket_inodes(pid: int) -> set[int]:
-    inodes = set()
-    try:
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if link.startswith("socket:["):
-                inodes.add(int(link[8:-1]))
-    except OSError:
-        pass
-    return inodes
-
-
 def bound_by(pid: int, proto: str) -> list[tuple[str, int]]:
     """Where process `pid` listens (tcp) or is bound (udp): what a student really did with --host."""
-    inodes = _socket_inodes(pid)
+    inodes = hang.socket_inodes(pid)
     return sorted({(h, p) for h, p, ino in bound_sockets(proto) if ino in inodes})
 
 
@@ -575,44 +560,17 @@ class Peer:
 
 
 # -- watching the other end read ----------------------------------------------------------------
-# (sock_diag again: how many bytes the peer socket has received and its program not yet read)
-
-INET_DIAG_INFO = 2             # tcp_info of the socket, as an attribute of the answer
-TCPI_BYTES_RECEIVED = 128      # offset of tcpi_bytes_received (u64) in struct tcp_info
+# (sock_diag again, by ioview.tcp_diag: how many bytes the peer socket has received and its
+# program not yet read)
 
 
 def reader_state(sock: socket.socket) -> tuple[int, int | None]:
     """(unread, received) for the socket at the other end of `sock` (same machine): bytes it
     has received but its program has not read yet, and bytes received in all (None if the
     kernel does not say). One exact sock_diag lookup by the connection's address pair."""
-    fam = sock.family
-    lhost, lport = sock.getsockname()[:2]
-    rhost, rport = sock.getpeername()[:2]
-
-    def addr(host: str) -> bytes:
-        raw = socket.inet_pton(fam, host)
-        return raw + bytes(16 - len(raw))
-
-    sockid = (struct.pack("!HH", rport, lport) + addr(rhost) + addr(lhost)
-              + struct.pack("=III", 0, 0xFFFFFFFF, 0xFFFFFFFF))  # any interface, no cookie
-    req = struct.pack("=BBBBI", fam, socket.IPPROTO_TCP, 1 << (INET_DIAG_INFO - 1), 0,
-                      0xFFFFFFFF) + sockid
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as nl:
-        nl.settimeout(1.0)
-        nl.send(struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, 1, 1, 0) + req)
-        data = nl.recv(65536)
-    length, kind = struct.unpack_from("=IH", data, 0)
-    if kind == NLMSG_ERROR:
-        raise OSError(-struct.unpack_from("=i", data, 16)[0], "sock_diag lookup failed")
-    unread = struct.unpack_from("=I", data, 16 + 56)[0]
-    received, off = None, 16 + 72
-    while off + 4 <= min(length, len(data)):
-        alen, atype = struct.unpack_from("=HH", data, off)
-        if alen < 4:
-            break
-        if atype == INET_DIAG_INFO and alen - 4 >= TCPI_BYTES_RECEIVED + 8:
-            received = struct.unpack_from("=Q", data, off + 4 + TCPI_BYTES_RECEIVED)[0]
-        off += (alen + 3) & ~3
+    from .ioview import tcp_diag
+    ours, theirs = sock.getsockname()[:2], sock.getpeername()[:2]
+    _state, unread, _unsent, received = tcp_diag(sock.family, theirs, ours)
     return unread, received
 
 

@@ -14,30 +14,18 @@ process exercises are in proctree.py.)
 """
 from __future__ import annotations
 
-import os
 import time
 
-from ..procs import _state
-
-
-def task_ids(pid: int) -> list[int]:
-    """The OS threads of a process (the ids in /proc/<pid>/task); [] when it is gone."""
-    try:
-        return sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
-    except OSError:
-        return []
+from ..procs import _state, stat_fields, task_ids
 
 
 def thread_states(pid: int) -> dict[int, str]:
     """{tid: state} of every OS thread ('R' running, 'S' sleeping, ...)."""
     out = {}
     for tid in task_ids(pid):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
-                stat = f.read()
-            out[tid] = stat[stat.rindex(b")") + 2:].split()[0].decode()
-        except (OSError, ValueError, IndexError):
-            pass
+        fields = stat_fields(pid, tid)
+        if fields:  # else it ended meanwhile
+            out[tid] = fields[0].decode()
     return out
 
 

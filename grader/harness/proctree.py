@@ -16,10 +16,10 @@ cannot fake: a process starved of CPU is runnable.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
+from ..procs import stat_fields
 from . import hang
 
 IDLE_SECONDS = hang.IDLE_SECONDS
@@ -37,12 +37,9 @@ class Member:
 
 def stat(pid: int) -> tuple[str, int, int] | None:
     """(state, ppid, starttime) of a process as the judge sees it, or None when gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
+    fields = stat_fields(pid)
+    if fields is None:
         return None
-    fields = data[data.rfind(b")") + 2:].split()
     try:
         return fields[0].decode(), int(fields[1]), int(fields[19])
     except (IndexError, ValueError):

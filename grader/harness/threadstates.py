@@ -18,8 +18,9 @@ with nothing running at either end.
 """
 from __future__ import annotations
 
-import os
 import time
+
+from ..procs import cpu_ticks, stat_fields, task_ids
 
 LOOK_EVERY = 0.01
 QUIET = 0.05
@@ -28,17 +29,10 @@ QUIET = 0.05
 def thread_states(pid: int) -> dict[int, str]:
     """{thread id: state letter} of every thread of `pid` now ({} when it is gone)."""
     states = {}
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return states
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue  # ended meanwhile
-        states[int(tid)] = data[data.rfind(b")") + 2:][:1].decode()
+    for tid in task_ids(pid):
+        fields = stat_fields(pid, tid)
+        if fields:  # else it ended meanwhile
+            states[tid] = fields[0].decode()
     return states
 
 
@@ -51,21 +45,14 @@ def run_times(pid: int) -> dict[int, int]:
     """{thread id: nanoseconds it has run} for every thread of `pid` (schedstat; where the
     kernel has none, utime+stime in clock ticks, coarser but still growing while it runs)."""
     out = {}
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return out
-    for tid in tids:
+    for tid in task_ids(pid):
         try:
             with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
-                out[int(tid)] = int(f.read().split()[0])
+                out[tid] = int(f.read().split()[0])
         except (OSError, ValueError, IndexError):
-            try:
-                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-                out[int(tid)] = int(fields[11]) + int(fields[12])
-            except (OSError, ValueError, IndexError):
-                continue
+            ticks = cpu_ticks(stat_fields(pid, tid))
+            if ticks is not None:
+                out[tid] = ticks
     return out
 
 
