@@ -16,17 +16,8 @@ from __future__ import annotations
 
 import time
 
-from ..procs import _state, stat_fields, task_ids
-
-
-def thread_states(pid: int) -> dict[int, str]:
-    """{tid: state} of every OS thread ('R' running, 'S' sleeping, ...)."""
-    out = {}
-    for tid in task_ids(pid):
-        fields = stat_fields(pid, tid)
-        if fields:  # else it ended meanwhile
-            out[tid] = fields[0].decode()
-    return out
+from ..procs import _state, task_ids
+from .threadstates import thread_states  # {tid: state}: re-exported for the suites
 
 
 def all_children(pid: int) -> dict[int, str]:
