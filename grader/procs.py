@@ -211,7 +211,9 @@ def sweep_owned(kinds: tuple[str, ...], folder: str | None = None) -> list[str]:
                 continue
         except OSError:
             continue
-        if start_time(int(m[1])) != m[2]:  # its process ended (or the pid is another's now)
+        owner = stat_fields(int(m[1]))
+        if not owner or len(owner) < 20 or owner[19].decode() != m[2] or owner[0] in (b"Z", b"X"):
+            # its process ended (a zombie nobody reaped yet counts), or the pid is another's now
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(entry.path)
     return removed

@@ -133,7 +133,7 @@ def test_workers_that_cannot_confine_student_code_make_the_batch_refuse(tmp_path
             zh = batch(subs, tmp_path / "out", "--lang", "zh", scheduler=cluster)
         finally:
             client.run(exec, restore, {})
-        assert set(client.run(remote.probe).keys()) == set(client.scheduler_info()["workers"])
+        assert set(client.run(remote.probe).keys()) == set(client.nthreads())
         assert {p["mode"] for p in client.run(remote.probe).values()} == {"jail+uid"}
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "refused: 2 worker(s) cannot confine student code" in proc.stderr

@@ -389,6 +389,11 @@ def test_orphan_is_adopted(student):
                            "spawn_orphan 回收了中间的子进程：不留下僵尸进程"), hint=HINT_MIDDLE)
 def test_no_zombie_left_by_spawn_orphan(student):
     rv, mod, pid, text = orphan_setup(student)
+    # the middle child may still be on its way out when spawn_orphan returns (it writes the
+    # grandchild's pid, then exits): wait until no child of ours runs, so that one left
+    # unreaped is a zombie by the time we look (CI: the mutant escaped on a busy machine)
+    proctree.wait_until(lambda: all(s == "Z" for s in proctree.children(mod.proc).values()),
+                        mod.proc, window=1.0)
     no_zombies_left(mod, after=say("{call} returned", "{call} 返回", call=text), hint=HINT_MIDDLE,
                     window=1.0)
     rv.open_gate("adopted")
