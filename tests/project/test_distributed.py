@@ -265,6 +265,19 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=60)
 
 
+def _scheduler_address(info: Path, scheduler: subprocess.Popen) -> str:
+    """The address a `dask scheduler --scheduler-file` wrote. The file exists before its text
+    does (it is created, then written), so wait until it parses, not until it appears."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert scheduler.poll() is None, f"the scheduler exited with {scheduler.returncode}"
+        try:
+            return json.loads(info.read_text())["address"]
+        except (FileNotFoundError, ValueError, KeyError):
+            time.sleep(0.1)
+    raise AssertionError(f"the scheduler wrote no address to {info} in 120 s")
+
+
 def test_dask_scheduler_and_worker_over_tls(tmp_path):
     if not shutil.which("openssl"):
         pytest.skip("openssl is not installed")
@@ -278,10 +291,7 @@ def test_dask_scheduler_and_worker_over_tls(tmp_path):
                                "--no-dashboard", "--scheduler-file", str(info), *tls("scheduler")],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
     try:
-        deadline = time.monotonic() + 120
-        while not info.exists() and time.monotonic() < deadline:   # the scheduler is up
-            time.sleep(0.1)
-        address = json.loads(info.read_text())["address"]
+        address = _scheduler_address(info, procs[0])
         assert address.startswith("tls://127.0.0.1:")
         procs.append(subprocess.Popen([dask, "worker", address, "--nworkers", "1", "--nthreads", "2",
                                        "--host", "127.0.0.1", "--no-dashboard", *tls("worker")],
@@ -345,10 +355,7 @@ def test_a_batch_whose_scheduler_dies_ends_and_resumes(tmp_path):
                                "--no-dashboard", "--scheduler-file", str(info)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
     try:
-        deadline = time.monotonic() + 120
-        while not info.exists() and time.monotonic() < deadline:   # the scheduler is up
-            time.sleep(0.1)
-        address = json.loads(info.read_text())["address"]
+        address = _scheduler_address(info, procs[0])
         procs.append(subprocess.Popen([dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
                                        "--host", "127.0.0.1", "--no-dashboard"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
