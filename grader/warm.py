@@ -18,6 +18,7 @@ goes away first, the judge's process group is killed.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -275,6 +276,10 @@ def serve(root: Path, idle: float = IDLE_SECONDS) -> int:
     make_undumpable()
     become_subreaper()
     _preload()
+    # What the judges inherit is there for good: out of the collector's sight, a forked
+    # judge's collections (pytest forces two at its end) walk only what that judge made
+    gc.collect()
+    gc.freeze()
     stamp = _sources_stamp()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -341,6 +346,7 @@ def serve(root: Path, idle: float = IDLE_SECONDS) -> int:
                 conn.sendall(b'{"stopped": true}\n' if request.get("stop") else b'{"cold": "stale"}\n')
                 conn.close()
             else:
+                gc.freeze()  # the little this loop made since, too
                 pid = os.fork()
                 if pid == 0:
                     _run_judge_child(request, fds, listener, list(judges.values()) + [conn])
