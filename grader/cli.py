@@ -278,16 +278,19 @@ def cmd_check(course, args) -> int:
         return _problem(args, "target_missing", say("target folder {path} does not exist",
                                                     "目标文件夹 {path} 不存在", path=str(target)),
                         exercise=ex.id, target=str(target / ex.id), max_score=known_max)
-    # rich takes ~40 ms to import: do it on the other core while the judge runs
+    # rich takes ~40 ms to import: do it while the judge runs, once it has its job (before,
+    # the import held the GIL the request was waiting for)
     import threading
     warm = threading.Thread(target=_warm_up, args=(args.json,), daemon=True)
-    warm.start()
     from . import state
     from .judge import interactive_jobs, owns
     untrusted = not owns(course, target) and not getattr(args, "trust_submission", False)
     result = run_judge(course, ex, target, visibility="all" if args.all else "visible",
                        untrusted=untrusted, warm=not getattr(args, "cold", False),
-                       jobs=interactive_jobs(), order=state.check_order(course.root, ex.id))
+                       jobs=interactive_jobs(), order=state.check_order(course.root, ex.id),
+                       on_start=warm.start)
+    if warm.ident is None:  # no judge started (the import is still wanted for the report)
+        warm.start()
     if not result.problem:
         state.record_seconds(course.root, ex.id, result.tests)
     warm.join()

@@ -112,10 +112,12 @@ def judge_env() -> dict:
 
 def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "visible",
               margin: float = MARGIN_SECONDS, untrusted: bool = False,
-              warm: bool = True, jobs: int = 1, order: list[str] | None = None) -> JudgeResult:
+              warm: bool = True, jobs: int = 1, order: list[str] | None = None,
+              on_start=None) -> JudgeResult:
     """Run the suite of `ex` against `target/<ex.id>` in a fresh pytest process.
     `untrusted`: refuse (score nothing, say why) where student code cannot be confined.
-    `order`: check names, longest first, for the shards' queue (state.check_order)."""
+    `order`: check names, longest first, for the shards' queue (state.check_order).
+    `on_start`: called once the judge runs (the caller's own work can wait until then)."""
     from .procs import become_subreaper, kill_strays, make_undumpable, reap_orphan
     from .textsafe import visible
     become_subreaper()
@@ -142,6 +144,8 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
     finally:
         os.close(write_fd)
     result.judge_pid = proc.pid
+    if on_start is not None:
+        on_start()
     collected: dict[str, dict] = {}
     collected_once = False
     reported: dict[str, dict] = {}
