@@ -1,6 +1,7 @@
 """lockwatch: telling "every other process is blocked" from "still on its way" by /proc, and
 StudentProcess.collect_stacks(pid=...) for a process the student's program forked."""
 import textwrap
+import time
 
 import pytest
 
@@ -91,6 +92,12 @@ def test_processes_blocked_on_a_lock_are_asleep_and_described(student):
 def test_a_running_process_is_never_asleep(student):
     mod = student.module("work", timeout=60)
     call = mod.start("spinning", 3.0)
+    # start() returns once the call is sent: under load the process may not have woken to
+    # run it yet, and then it truly is asleep. Look once it has begun to spin.
+    deadline = time.monotonic() + 20
+    while not any(t.state == "R" for pid in hang.tree(mod.proc.pid) for t in lockwatch.tasks(pid)):
+        assert time.monotonic() < deadline, "the spinning call never ran"
+        time.sleep(0.001)
     watch = lockwatch.Settle()
     for _ in range(5):
         assert watch.look(hang.tree(mod.proc.pid)) == 0.0
