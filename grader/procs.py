@@ -73,6 +73,16 @@ def cpu_ticks(fields: list[bytes] | None) -> int | None:
         return None
 
 
+def threads_runnable(pid: int, limit: int) -> bool:
+    """Is any of the first `limit` threads of the process running or waiting for a CPU (R),
+    or in an uninterruptible wait (D)?"""
+    for tid in task_ids(pid)[:limit]:
+        fields = stat_fields(pid, tid)
+        if fields and fields[0] in (b"R", b"D"):
+            return True
+    return False
+
+
 def _proc_children(pid: int) -> list[int]:
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:

@@ -4,8 +4,9 @@ A check mostly waits: for a student's process to start, to listen, to answer. `g
 has the other core free, so the judge collects the suite once, compiles the student's files
 once, and then forks N shards that take the checks one at a time from a shared queue (a pipe
 of check numbers: whoever is free takes the next, so one long check does not hold up the
-rest; the checks the last run found longest go first). Each shard is a judge as confined as its parent: non-dumpable, a subreaper, dying with
-the parent, with its own fork server (started beforehand, adopted after the fork). A shard
+rest; the checks the last run found longest go first). Each shard is a judge as confined as
+its parent: non-dumpable, a subreaper, dying with the parent, with its own fork server
+(started beforehand, adopted after the fork). A shard
 reports on a pipe of its own; the parent forwards whole lines onto the results pipe, so two
 shards' lines never interleave. The grader orders results by collection, so the report is the
 same as a serial run's. Batches and self-tests run one shard: they keep the cores busy with

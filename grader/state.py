@@ -45,7 +45,7 @@ def record_seconds(root: Path, exercise: str, tests: list[dict]) -> None:
 
 
 def record(root: Path, exercise: str, score: float, max_score: float, passed: bool) -> None:
-    """Write atomically (rename), so an interrupted check never leaves a broken file."""
+    """Keep the exercise's last local result (what `grader list` shows), written atomically."""
     data = load(root)
     data[exercise] = {"score": score, "max_score": max_score, "passed": passed,
                       "when": time.strftime("%Y-%m-%d %H:%M:%S")}

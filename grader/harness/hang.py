@@ -32,7 +32,7 @@ import struct
 import time
 
 from ..i18n import Text, say
-from ..procs import cpu_ticks, stat_fields
+from ..procs import cpu_ticks, stat_fields, threads_runnable
 
 IDLE_SECONDS = 2.0     # no CPU, nothing runnable, not listening: the server will not start
 SPIN_SECONDS = 1.0     # busy, holding a fully-read closed connection, nothing moving
@@ -100,19 +100,7 @@ def tree(pid: int, limit: int = 256) -> list[int]:
 
 def _threads_runnable(pid: int) -> bool:
     """Is any thread of the process runnable (R) or in an uninterruptible wait (D)?"""
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return False
-    for tid in tids[:64]:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        if data[data.rfind(b")") + 2:][:1] in (b"R", b"D"):
-            return True
-    return False
+    return threads_runnable(pid, 64)
 
 
 def socket_inodes(pid: int) -> set[int]:

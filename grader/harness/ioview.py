@@ -113,11 +113,7 @@ def cpu_ticks(pid: int) -> int:
 def runnable(pid: int) -> bool:
     """Is any thread of the process running or waiting for a CPU (R), or in an
     uninterruptible wait (D)?"""
-    for tid in procs.task_ids(pid)[:256]:
-        fields = procs.stat_fields(pid, tid)
-        if fields and fields[0] in (b"R", b"D"):
-            return True
-    return False
+    return procs.threads_runnable(pid, 256)
 
 
 def sleeping(pid: int) -> bool:
