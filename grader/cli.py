@@ -25,6 +25,13 @@ DEFAULT_TARGET = "exercises"
 class _Parser(argparse.ArgumentParser):
     """argparse, with our own words around its usage errors, in the chosen language."""
 
+    def _print_message(self, message, file=None):
+        # newer argparse (3.11.7 here, not Debian's 3.11.2) swallows a write error here, so
+        # `grader --help | head -1` ended 0 on one Python and 141 on the other: now a closed
+        # pipe ends it as it ends every command (main)
+        if message:
+            (file or sys.stderr).write(message)
+
     def error(self, message):
         self.print_usage(sys.stderr)
         self.exit(2, str(say("{prog}: error: {message} (`grader --help` lists every command and option)\n",
