@@ -31,6 +31,23 @@ def suite_checks(ex_id: str, root: Path = REPO) -> set[str]:
     return names
 
 
+def unusable_by(uid: int, imports: str = "") -> str | None:
+    """Why this venv's Python cannot serve another uid (None: it can), as student code and an
+    unprivileged grader need: start, import `imports`, and start itself again, as the grader
+    does with its judges. A venv made from a Python under /root (0700), as pyenv installs it
+    for root, cannot: that uid may not even reach the interpreter."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return "needs root and setpriv to become another user"
+    code = (f"import subprocess, sys{', ' + imports if imports else ''}; "
+            "subprocess.run([sys.executable, '-c', 'pass'], check=True)")
+    probe = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                            sys.executable, "-c", code], capture_output=True, timeout=60)
+    if probe.returncode != 0:
+        return f"this venv's Python ({sys.executable}) is not usable by uid {uid}: " \
+               f"{probe.stderr.decode(errors='replace')[-300:]}"
+    return None
+
+
 def descendants(pid: int) -> set[int]:
     """Every process below `pid` now (from /proc's parent links)."""
     parents = {}
