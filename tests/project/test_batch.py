@@ -291,12 +291,12 @@ def grader(*args, env=None, timeout=300):
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
-def batch(subs: Path, out: Path, *extra: str, root: Path | None = None):
+def batch(subs: Path, out: Path, *extra: str, root: Path | None = None, env=None):
     args = (["--root", str(root)] if root else []) + ["batch", str(subs), "--out", str(out),
                                                       "--workers", "2", *extra]
     if os.geteuid() != 0:  # batches want root (own uids); elsewhere the user namespace confines
         args.append("--trust-submission")
-    return grader(*args)
+    return grader(*args, env=env)
 
 
 def grades(out: Path) -> dict[str, dict]:
@@ -385,14 +385,20 @@ RESUMED = ("alice", "carol", "dave", "zhangwei", "lilei")
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "kill -9"])
-def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path, how):
+def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path, how, request):
     subs = examples.build(tmp_path / "subs", RESUMED)
     whole = tmp_path / "whole"
     assert batch(subs, whole, "--exercises", "tcp_echo").returncode == 0
     out = tmp_path / "out"
+    # a temp folder of its own: a judge of another test starting meanwhile would sweep the
+    # killed batch's folders from /tmp before this test could see them left behind
+    temp = Path(tempfile.mkdtemp(prefix="batch-temp-", dir="/tmp"))
+    temp.chmod(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
+    env = {**os.environ, "TMPDIR": str(temp)}
     proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", str(subs), "--out", str(out),
                              "--workers", "2", "--exercises", "tcp_echo"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     first = proc.stdout.readline()          # printed once the first run is committed
     below = descendants(proc.pid)          # judges, zygotes, students (dave's keeps running)
     proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
@@ -406,22 +412,22 @@ def test_an_interrupted_batch_resumes_to_identical_outputs(tmp_path, how):
         while any(map(alive, below)) and time.monotonic() < deadline:
             time.sleep(0.05)  # waiting, with a deadline, for the kernel to finish the kills
         assert not [p for p in below if alive(p)], "processes of the killed batch survive"
-        assert left_by({proc.pid, *below}), "the killed batch's folders were expected in the temp folder"
+        assert left_by({proc.pid, *below}, temp), "the killed batch's folders were expected in the temp folder"
     kept = finished(out)
     assert 1 <= len(kept) < 5
     assert not (out / "grades.csv").exists()
-    resumed = batch(subs, out, "--exercises", "tcp_echo")
+    resumed = batch(subs, out, "--exercises", "tcp_echo", env={"TMPDIR": str(temp)})
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"{5 - len(kept)} runs now, {len(kept)} from the gradebook" in resumed.stdout
     assert all(finished(out)[k] == v for k, v in kept.items())   # finished runs were kept
     assert outputs(out) == outputs(whole)
-    assert not left_by({proc.pid, *below}), "the next judges sweep what a killed batch left in the temp folder"
+    assert not left_by({proc.pid, *below}, temp), "the next judges sweep what a killed batch left in the temp folder"
 
 
-def left_by(pids) -> list[Path]:
-    """The jail and scratch folders in the temp folder named by one of these processes."""
+def left_by(pids, folder: Path) -> list[Path]:
+    """The jail and scratch folders in `folder` named by one of these processes."""
     pids = set(pids)
-    return [p for p in Path(tempfile.gettempdir()).iterdir()
+    return [p for p in folder.iterdir()
             if (m := re.fullmatch(r"netlab-(?:jail|scratch)-(\d+)-\d+-\w+", p.name)) and int(m[1]) in pids]
 
 
