@@ -181,6 +181,29 @@ def test_flooding_output_is_bounded_and_does_not_block(make_student):
     assert "done" in proc.stderr_tail()
 
 
+def test_output_keeps_its_head_and_exact_tail_and_long_lines_whole(make_student):
+    """What tests read (the head), what feedback shows (the tail, byte for byte at any chunk
+    size), and a 5 MiB line that arrives in many pieces read back as one line."""
+    student = make_student({"out.py": """
+        import os, sys
+        data = bytes(range(256)) * (5 * 4096)  # 5 MiB
+        data = data.replace(b"\\n", b"-")
+        sys.stdout.buffer.write(data + b"\\nnext\\n")
+        sys.stdout.flush()
+        for i in range(3000):
+            os.write(2, b"err %d;" % i)
+    """})
+    proc = student.spawn("out.py", keep_stdout=6 << 20)
+    line = proc.read_line(10)
+    assert line is not None and len(line) == 5 * (1 << 20) + 1 and line.endswith(b"\n")
+    assert b"\n" not in line[:-1]
+    assert proc.read_line(5) == b"next\n"
+    assert proc.wait(10) == 0
+    everything = b"".join(b"err %d;" % i for i in range(3000))
+    assert proc.stderr.total == len(everything)
+    assert proc.stderr.tail_bytes() == everything[-16384:]
+
+
 def test_student_traceback_hides_the_launcher(make_student):
     student = make_student({"boom.py": "def f():\n    raise ValueError('bad')\nf()\n"})
     result = student.run("boom.py")
