@@ -168,6 +168,36 @@ class Judge:
 
 
 _judge: Judge | None = None
+_prepared: list | None = None  # fork servers a standby judge started before its job came
+
+
+def prepare(jobs: int) -> None:
+    """Do ahead what pytest_configure does first and what no job changes: a standby judge (a
+    fork of the warm process waiting for its next job, see warm.py) gets its private network
+    and scratch folder and starts `jobs` fork servers, so a check that arrives finds them up.
+    The judge is the same process, as confined as one that does this after its job came."""
+    global _prepared
+    from .harness import isolation, zygote
+    from .harness.sandbox import _site_paths
+    become_subreaper()
+    if isolation.plan().mode == "jail+uid":
+        isolation.private_network()
+        isolation.private_scratch()
+    _prepared = ([zygote.Zygote(_site_paths(), adopt=False) for _ in range(max(1, jobs))]
+                 if zygote.enabled() else [])
+
+
+def _fork_servers(n: int) -> list:
+    """`n` fork servers, not yet adopted: those a standby started first, then new ones; a
+    standby's spare ones are let go of (they end when their socket closes)."""
+    global _prepared
+    from .harness import zygote
+    from .harness.sandbox import _site_paths
+    ready, _prepared = list(_prepared or []), None
+    for z in ready[n:]:
+        z.detach()
+        _judge.released_zygotes.append(z)
+    return ready[:n] + [zygote.Zygote(_site_paths(), adopt=False) for _ in range(n - len(ready[:n]))]
 
 
 def pytest_configure(config):
@@ -181,7 +211,7 @@ def pytest_configure(config):
     isolation.HIDE.add(str(_judge.root))  # the course is not in the student's view
     if _judge.out is not None:
         plan = isolation.plan()
-        if plan.mode == "jail+uid":
+        if plan.mode == "jail+uid" and _prepared is None:  # else a standby did it (prepare)
             isolation.private_network()
             isolation.private_scratch()
         _judge.emit({"event": "isolation", "mode": plan.mode, "isolated": plan.isolated,
@@ -198,12 +228,15 @@ def pytest_configure(config):
             _judge.exercise_at(Path.cwd() / arg.split("::")[0]) for arg in config.args):
         # the fork server boots (~50 ms) on the other core while pytest collects
         from .harness import zygote
-        from .harness.sandbox import _site_paths
         if _judge.jobs > 1 and zygote.enabled():  # one per shard (see shards.py)
-            _judge.zygotes = [zygote.Zygote(_site_paths(), adopt=False) for _ in range(_judge.jobs)]
+            _judge.zygotes = _fork_servers(_judge.jobs)
+        elif zygote.enabled():
+            z = _fork_servers(1)[0]
+            z.adopt()
+            zygote.install(z)
+            _judge.zygotes = [z]
         else:
-            z = zygote.get(_site_paths())
-            _judge.zygotes = [z] if z is not None else []
+            _judge.zygotes = []
         for z in _judge.zygotes:  # if this judge dies, the grader waits for them to clean up
             _judge.emit({"event": "zygote", "pid": z.pid})
         if _judge.jobs <= 1:

@@ -7,14 +7,17 @@ its students exactly as a cold judge does, and reports on the results pipe the g
 handed over. The warm process belongs to the user who started it: it listens on a Unix socket
 in a private (0700) runtime folder, answers only its own uid (SO_PEERCRED), is non-dumpable,
 exits after IDLE_SECONDS without work, and steps aside (telling the client to run cold) once
-any of grader's own files changed since it started.
+any of grader's own files changed since it started. Between checks it keeps the next judge
+forked and prepared (a `Standby`: private network, scratch folder and fork servers up), so a
+check that comes finds them ready.
 
     python -m grader.warm --root COURSE      (started in the background by the first check)
 
 Protocol (one connection per judge): the client sends one JSON request {"args", "cwd", "env",
 "results_fd"} with two descriptors (the results pipe's write end, the log pipe's write end);
 the server answers {"pid": N} (or {"cold": reason}) and later {"exit": code}. If the client
-goes away first, the judge's process group is killed.
+goes away first, the judge's process group is killed. {"status": true} is answered with what
+the process is doing (see `status`), {"stop": true} ends it.
 """
 from __future__ import annotations
 
@@ -181,6 +184,21 @@ def launch(root: Path, wait: bool = False) -> bool:
     return line.strip() in (b"ready", b"already")
 
 
+def status(root: Path) -> dict | None:
+    """What this course's warm process is doing: {"judges": N, "standby": None | "preparing" |
+    "ready", "standby_pid", "taken": standbys that took a job, "dismissed": those let go of
+    for a job of another environment}; None if none answers."""
+    path = socket_path(root)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.connect(str(path))
+            conn.sendall(b'{"status": true}\n')
+            conn.settimeout(5)
+            return json.loads(conn.recv(4096).split(b"\n")[0])
+    except (OSError, TypeError, ValueError):
+        return None
+
+
 def stop(root: Path) -> bool:
     """Ask this course's warm process to exit (tests, and `grader warm --stop`)."""
     path = socket_path(root)
@@ -229,17 +247,23 @@ def _peer_uid(conn: socket.socket) -> int:
     return struct.unpack("3i", creds)[1]
 
 
-def _run_judge_child(request: dict, fds: list[int], listener: socket.socket, conns) -> None:
-    """In the forked child: become a judge process and run pytest; never returns."""
+def _leave_server(listener: socket.socket, conns) -> None:
+    """In a forked child: a process group of its own, default signals, none of the server's
+    sockets (a judge never answers clients)."""
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+    listener.close()
+    for c in conns:
+        c.close()
+
+
+def _be_judge(request: dict, fds: list[int]) -> None:
+    """In a forked child that left the server: take the job's descriptors, folder and
+    environment, and run pytest as the judge; never returns."""
     code = 70
     try:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, signal.SIG_DFL)
-        listener.close()
-        for c in conns:
-            c.close()
         results, log = fds
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
@@ -266,6 +290,85 @@ def _run_judge_child(request: dict, fds: list[int], listener: socket.socket, con
         traceback.print_exc()
     finally:
         os._exit(code)
+
+
+def _run_judge_child(request: dict, fds: list[int], listener: socket.socket, conns) -> None:
+    """In the forked child: become a judge process and run pytest; never returns."""
+    try:
+        _leave_server(listener, conns)
+    except BaseException:  # noqa: BLE001
+        os._exit(70)
+    _be_judge(request, fds)
+
+
+class Standby:
+    """A judge forked before its job comes: it makes its private network and scratch folder
+    and starts its fork servers (plugin.prepare) while nobody waits, then waits for one job
+    on a socket only the warm process holds. It takes a job only if the job's environment is
+    the one it was prepared in (isolation settings, TMPDIR...); any other job gets a fresh
+    fork, and the standby is let go of. Made only while no judge runs, so that preparing
+    never takes a core from a check, and a standby never waits beside a running check."""
+
+    def __init__(self, like: dict, listener: socket.socket, conns):
+        """Prepared as the job `like` (the last one) was: its environment, its shards."""
+        self.env = like["env"]
+        args = like["args"]
+        jobs = int(args[args.index("--netlab-jobs") + 1]) if "--netlab-jobs" in args[:-1] else 1
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent = os.getpid()
+        gc.freeze()
+        self.pid = os.fork()
+        if self.pid == 0:
+            ours.close()
+            self._wait(theirs, listener, conns, parent, jobs, like["cwd"])  # never returns
+        theirs.close()
+        self.sock = ours
+        self.ready = False   # it said it is prepared
+
+    def _wait(self, sock: socket.socket, listener: socket.socket, conns, parent: int, jobs: int,
+              cwd: str) -> None:
+        try:
+            _leave_server(listener, conns)
+            from .procs import die_with_parent
+            die_with_parent(parent)
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(self.env)
+            from . import plugin
+            try:
+                plugin.prepare(jobs)
+            except Exception:  # noqa: BLE001 - the judge then does it as any judge does
+                plugin._prepared = None
+            sock.send(b"ready")
+            msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 4)
+            sock.close()
+            if not msg or len(fds) != 2:
+                os._exit(0)  # let go of: the fork servers end with us, the namespaces too
+            request = json.loads(msg)
+        except BaseException:  # noqa: BLE001
+            os._exit(70)
+        _be_judge(request, fds)
+
+    def take(self, request: dict, fds: list[int]) -> bool:
+        """Hand the job over; False if it is not ours to take (then let this standby go)."""
+        if request.get("env") != self.env:
+            return False
+        try:
+            socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
+        except OSError:
+            return False
+        self.sock.close()
+        return True
+
+    def dismiss(self) -> None:
+        try:
+            self.sock.close()   # EOF: it exits by itself
+        except OSError:
+            pass
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def serve(root: Path, idle: float = IDLE_SECONDS) -> int:
@@ -304,15 +407,30 @@ def serve(root: Path, idle: float = IDLE_SECONDS) -> int:
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     judges: dict[int, socket.socket] = {}   # judge pid -> its client's connection
+    standby: Standby | None = None          # the next judge, prepared like the last job
+    last_job: dict | None = None
+    counts = {"taken": 0, "dismissed": 0}   # standbys that took a job, and those let go of
     last = time.monotonic()
     stepping_aside = False
     while True:
         waiting = [listener] if not stepping_aside else []
-        ready, _, _ = select.select([*waiting, wake_r, *judges.values()], [], [], 30)
+        spare = [standby.sock] if standby is not None else []
+        ready, _, _ = select.select([*waiting, wake_r, *judges.values(), *spare], [], [], 30)
+        if spare and spare[0] in ready:
+            try:
+                standby.ready = standby.sock.recv(16) == b"ready"
+            except OSError:
+                standby.ready = False
+            if not standby.ready:  # it died: no other until the next job (never a fork loop)
+                standby.dismiss()
+                standby, last_job = None, None
         if wake_r in ready:
             os.read(wake_r, 4096)
-            _reap(judges)
-        for conn in [c for c in ready if c not in (listener, wake_r)]:
+            ended = _reap(judges, spare=standby.pid if standby is not None else None)
+            if standby is not None and standby.pid in ended:
+                standby.dismiss()   # it died before its job came
+                standby, last_job = None, None
+        for conn in [c for c in ready if c not in (listener, wake_r, *spare)]:
             pid = next((p for p, c in judges.items() if c is conn), None)
             try:
                 gone = conn.recv(1, socket.MSG_PEEK) == b""
@@ -336,6 +454,15 @@ def serve(root: Path, idle: float = IDLE_SECONDS) -> int:
             except (OSError, ValueError):
                 conn.close()
                 continue
+            if request.get("status"):  # for the benchmark and the tests
+                for fd in fds:
+                    os.close(fd)
+                state = None if standby is None else "ready" if standby.ready else "preparing"
+                conn.sendall(json.dumps({"judges": len(judges), "standby": state,
+                                         "standby_pid": standby and standby.pid,
+                                         **counts}).encode() + b"\n")
+                conn.close()
+                continue
             if request.get("stop") or _sources_stamp() != stamp or len(fds) != 2:
                 # step aside first (no new client reaches us), then say so
                 stepping_aside = True
@@ -346,20 +473,38 @@ def serve(root: Path, idle: float = IDLE_SECONDS) -> int:
                 conn.sendall(b'{"stopped": true}\n' if request.get("stop") else b'{"cold": "stale"}\n')
                 conn.close()
             else:
-                gc.freeze()  # the little this loop made since, too
-                pid = os.fork()
-                if pid == 0:
-                    _run_judge_child(request, fds, listener, list(judges.values()) + [conn])
+                pid = None
+                if standby is not None:
+                    if standby.take(request, fds):
+                        pid = standby.pid
+                        counts["taken"] += 1
+                    else:
+                        standby.dismiss()
+                        counts["dismissed"] += 1
+                    standby = None
+                if pid is None:
+                    gc.freeze()  # the little this loop made since, too
+                    pid = os.fork()
+                    if pid == 0:
+                        _run_judge_child(request, fds, listener, list(judges.values()) + [conn])
                 for fd in fds:
                     os.close(fd)
                 judges[pid] = conn
                 conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+                last_job = request
+        if stepping_aside and standby is not None:
+            standby.dismiss()
+            standby = None
         if judges:
             last = time.monotonic()
         elif stepping_aside or time.monotonic() - last > idle:
+            if standby is not None:
+                standby.dismiss()
             if not stepping_aside:
                 _unlink_if_ours(path, ours)
             return 0
+        elif standby is None and last_job is not None:
+            standby = Standby(last_job, listener, [])
 
 
 def _unlink_if_ours(path: Path, inode: int) -> None:
@@ -371,10 +516,12 @@ def _unlink_if_ours(path: Path, inode: int) -> None:
         pass
 
 
-def _reap(judges: dict[int, socket.socket]) -> None:
+def _reap(judges: dict[int, socket.socket], spare: int | None = None) -> set[int]:
     """Collect ended children: a judge's exit code goes to its client; anything else that
-    came to us (we are a subreaper: a dead judge's orphans) is killed and reaped."""
+    came to us (we are a subreaper: a dead judge's orphans) is killed and reaped, except the
+    `spare` child (the standby). Returns the pids collected."""
     from .procs import _proc_children
+    ended = set()
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -382,6 +529,7 @@ def _reap(judges: dict[int, socket.socket]) -> None:
             break
         if pid == 0:
             break
+        ended.add(pid)
         conn = judges.pop(pid, None)
         if conn is not None:
             try:
@@ -390,7 +538,7 @@ def _reap(judges: dict[int, socket.socket]) -> None:
                 pass
             conn.close()
     for pid in _proc_children(os.getpid()):
-        if pid not in judges:
+        if pid not in judges and pid != spare:
             try:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
@@ -399,6 +547,7 @@ def _reap(judges: dict[int, socket.socket]) -> None:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+    return ended
 
 
 def main(argv: list[str] | None = None) -> int:

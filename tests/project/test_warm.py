@@ -61,9 +61,10 @@ def stop(root: Path, runtime: Path) -> None:
         pass
 
 
-def grade(root: Path, runtime: Path, target, warm: str, *args: str, jobs: int | None = None) -> dict:
+def grade(root: Path, runtime: Path, target, warm: str, *args: str, jobs: int | None = None,
+          env_extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NETLAB_", "PYTEST_"))}
-    env.update(XDG_RUNTIME_DIR=str(runtime), NETLAB_WARM=warm)
+    env.update(XDG_RUNTIME_DIR=str(runtime), NETLAB_WARM=warm, **(env_extra or {}))
     if jobs is not None:
         env["NETLAB_JOBS"] = str(jobs)
     proc = subprocess.run([sys.executable, "-m", "grader", "check", "tcp_echo", "--target",
@@ -296,3 +297,88 @@ def test_a_changed_grader_file_retires_the_warm_process(course):
     report.write_text(report.read_text() + "\n# changed\n")
     assert grade(root, runtime, root / "solutions", "require")["score"] == TCP_ECHO.points
     assert warm_pid(runtime) != first
+
+
+# -- the standby: the next judge, prepared between checks -------------------------------------
+
+def warm_status(root: Path, runtime: Path) -> dict | None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    out = subprocess.run([sys.executable, "-c", "import json; from grader import warm; "
+                          f"print(json.dumps(warm.status({str(root)!r})))"],
+                         cwd=root, env=env, capture_output=True, text=True, timeout=30)
+    return json.loads(out.stdout)
+
+
+def standby_ready(root: Path, runtime: Path) -> dict:
+    import time
+    deadline = time.monotonic() + 30
+    while True:  # polling the warm process, with a deadline, until its standby is prepared
+        now = warm_status(root, runtime)
+        if now and now["standby"] == "ready":
+            return now
+        assert time.monotonic() < deadline, f"no standby got ready: {now}"
+        time.sleep(0.02)
+
+
+def ended(pids, seconds: float = 20) -> bool:
+    import time
+    deadline = time.monotonic() + seconds
+    while any(map(alive, pids)) and time.monotonic() < deadline:
+        time.sleep(0.02)  # polling for their end, with a deadline
+    return not any(map(alive, pids))
+
+
+def test_the_next_check_finds_its_judge_prepared(course):
+    """Between checks the warm process keeps a standby: a judge forked and prepared (private
+    network, scratch folder, fork servers up) before the check comes. The next check is
+    judged by it, as confined (its students run as the uid of that judge) and with the same
+    report; then it ends with everything it started, and a new standby is made."""
+    root, runtime = course
+    first = grade(root, runtime, root / "solutions", "require")
+    ready = standby_ready(root, runtime)
+    standby = ready["standby_pid"]
+    servers = [p for p in descendants(standby) if "_zygote.py" in _cmdline(p)]
+    assert servers, "the standby started no fork server"
+    second = grade(root, runtime, root / "solutions", "require")
+    now = warm_status(root, runtime)
+    assert (now["taken"], now["dismissed"]) == (ready["taken"] + 1, ready["dismissed"])
+    assert comparable(second) == comparable(first)
+    if os.geteuid() == 0 and "uid " in (second["isolation"] or ""):
+        assert f"uid {1_000_000 + standby} " in second["isolation"]
+    assert ended([standby, *servers]), "the standby's judge or fork servers outlived its check"
+    assert standby_ready(root, runtime)["standby_pid"] not in (None, standby)
+    for target in mutant_targets(root, ("binds_everywhere",)):  # a failing report, too
+        cold = comparable(grade(root, runtime, target, "0"))
+        standby_ready(root, runtime)
+        assert comparable(grade(root, runtime, target, "require")) == cold
+
+
+def test_a_check_in_another_environment_gets_a_fresh_judge(course):
+    """A standby takes only a check of the environment it was prepared in (isolation
+    settings, TMPDIR...); another gets a fresh fork, and the next standby is prepared like
+    that check."""
+    root, runtime = course
+    grade(root, runtime, root / "solutions", "require")
+    ready = standby_ready(root, runtime)
+    elsewhere = root.parent / "tmp-elsewhere"
+    elsewhere.mkdir(mode=0o777)
+    other = {"TMPDIR": str(elsewhere)}
+    assert grade(root, runtime, root / "solutions", "require", env_extra=other)["score"] == TCP_ECHO.points
+    now = warm_status(root, runtime)
+    assert (now["taken"], now["dismissed"]) == (ready["taken"], ready["dismissed"] + 1)
+    assert ended([ready["standby_pid"]])
+    standby_ready(root, runtime)
+    assert grade(root, runtime, root / "solutions", "require", env_extra=other)["score"] == TCP_ECHO.points
+    assert warm_status(root, runtime)["taken"] == ready["taken"] + 1
+
+
+def test_a_standby_ends_with_its_warm_process(course):
+    """kill -9 of the warm process: its standby and the standby's fork servers end too."""
+    root, runtime = course
+    grade(root, runtime, root / "solutions", "require")
+    standby = standby_ready(root, runtime)["standby_pid"]
+    below = [standby, *descendants(standby)]
+    os.kill(warm_pid(runtime), signal.SIGKILL)
+    for sock in runtime.glob("netlab/warm-*.sock"):
+        sock.unlink()  # what the killed process could not remove (the next check would)
+    assert ended(below), [(p, _cmdline(p)) for p in below if alive(p)]
