@@ -160,6 +160,30 @@ def _early_lang(argv: list[str]) -> str | None:
     return None
 
 
+_QUICK_EXIT = ("check",)  # commands that start nothing meant to outlive them
+
+
+def run() -> None:
+    """The `grader` command. After `check`, whose report is printed and whose state is
+    written, it exits without the interpreter's teardown: freeing every module and object
+    that is about to vanish anyway took 15-35 ms of a check's ~0.4 s. Other commands (batch,
+    watch, ...) end the usual way, with their exit handlers."""
+    code = main()
+    if _command in _QUICK_EXIT:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            code = code or 141
+        except (OSError, ValueError):
+            code = code or 1
+        os._exit(code)
+    sys.exit(code)
+
+
+_command: str | None = None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     i18n.set_lang(i18n.from_environment(_early_lang(argv)))
@@ -179,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    global _command
+    _command = args.command
     try:
         course = course_mod.load(args.root)
     except FileNotFoundError:
