@@ -6,11 +6,9 @@ The same rules are published as JSON Schema in course.schema.json for editors.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 COURSE_FILE = "course.yaml"
@@ -34,19 +32,36 @@ class CourseError(Exception):
         super().__init__(f"{path}: " + ("\n  ".join(["invalid course file:", *problems])))
 
 
-@dataclass(frozen=True)
-class Exercise:
-    id: str
-    title: str
-    topic: str
-    files: tuple[str, ...]
-    points: float
-    time_limit: float
-    requires: tuple[str, ...]
-    hints: tuple[str, ...]
-    limits: dict
-    index: int
-    zh: dict = field(default_factory=dict)  # title, topic, hints in Chinese
+class Record:
+    """Equality and repr by `_fields`, as a dataclass has them: plain classes, because the
+    dataclasses module (it imports inspect) cost 11 ms of every `grader check`'s start."""
+    _fields: tuple[str, ...] = ()
+    __hash__ = None  # mutable fields: not hashable, as the dataclasses were not
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    def as_dict(self) -> dict:
+        return {f: getattr(self, f) for f in self._fields}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(
+            f"{f}={getattr(self, f)!r}" for f in self._fields) + ")"
+
+
+class Exercise(Record):
+    _fields = ("id", "title", "topic", "files", "points", "time_limit", "requires", "hints",
+               "limits", "index", "zh")
+
+    def __init__(self, id: str, title: str, topic: str, files: tuple[str, ...], points: float,
+                 time_limit: float, requires: tuple[str, ...], hints: tuple[str, ...],
+                 limits: dict, index: int, zh: dict | None = None):
+        self.id, self.title, self.topic, self.files = id, title, topic, files
+        self.points, self.time_limit, self.requires, self.hints = points, time_limit, requires, hints
+        self.limits, self.index = limits, index
+        self.zh = {} if zh is None else zh  # title, topic, hints in Chinese
 
     def text(self, key: str, lang: str = "en"):
         """title, topic or hints in `lang` (Chinese falls back to English where missing)."""
@@ -59,15 +74,15 @@ class Exercise:
         return root / kind / self.id
 
 
-@dataclass
-class Course:
-    root: Path
-    title: str
-    time_limit: float
-    default_points: float
-    limits: dict
-    exercises: dict[str, Exercise] = field(default_factory=dict)
-    seen: dict[str, int] = field(default_factory=dict, repr=False)  # id -> position, while loading
+class Course(Record):
+    _fields = ("root", "title", "time_limit", "default_points", "limits", "exercises")
+
+    def __init__(self, root: Path, title: str, time_limit: float, default_points: float,
+                 limits: dict, exercises: dict[str, Exercise] | None = None):
+        self.root, self.title, self.time_limit = root, title, time_limit
+        self.default_points, self.limits = default_points, limits
+        self.exercises: dict[str, Exercise] = {} if exercises is None else exercises
+        self.seen: dict[str, int] = {}  # id -> position, while loading
 
     def get(self, ex_id: str) -> Exercise:
         try:
@@ -77,7 +92,7 @@ class Course:
 
     def closest(self, ex_id: str) -> list[str]:
         ids = list(self.exercises)
-        close = difflib.get_close_matches(ex_id, ids, n=3, cutoff=0.5)
+        close = close_matches(ex_id, ids, n=3, cutoff=0.5)
         return close or [i for i in ids if ex_id in i or i in ex_id][:3]
 
     def limits_for(self, ex: Exercise) -> dict:
@@ -95,6 +110,12 @@ class UnknownExercise(KeyError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+def close_matches(word: str, choices, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """difflib's suggestions, imported only when a name is wrong."""
+    import difflib
+    return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -218,7 +239,7 @@ def _load_exercise(course: Course, n: int, raw, problems: list[str], check_folde
     where = f"exercise {ex_id!r} (#{n})" if isinstance(ex_id, str) else f"exercise #{n}"
     bad = len(problems)
     for key in sorted(set(raw) - EXERCISE_KEYS):
-        close = difflib.get_close_matches(key, EXERCISE_KEYS, n=1)
+        close = close_matches(key, EXERCISE_KEYS, n=1)
         problems.append(f"{where}: unknown field {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     for key in REQUIRED_EXERCISE_KEYS:
         if key not in raw:
@@ -251,7 +272,7 @@ def _load_exercise(course: Course, n: int, raw, problems: list[str], check_folde
         requires = []
     for req in requires:
         if req not in course.seen or req == ex_id:
-            close = difflib.get_close_matches(req, list(course.seen), n=1)
+            close = close_matches(req, list(course.seen), n=1)
             problems.append(f"{where}: field 'requires': {req!r} names no earlier exercise"
                             + (f" (did you mean {close[0]!r}?)" if close else ""))
     hints = raw.get("hints")

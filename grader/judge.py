@@ -14,31 +14,33 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import warm as warm_mod
-from .course import Course, Exercise
+from .course import Course, Exercise, Record
 
 COLLECT_SECONDS = 30.0   # time for pytest to start and collect the suite
 MARGIN_SECONDS = 15.0    # on top of the sum of the tests' own limits
 
 
-@dataclass
-class JudgeResult:
-    exercise: str
-    target: str
-    tests: list[dict] = field(default_factory=list)
-    hidden: int = 0
-    precheck: str | None = None
-    problem: str | None = None     # the judge itself failed (not the student's fault)
-    seconds: float = 0.0
-    visibility: str = "visible"
-    hidden_points: float = 0.0
-    isolation: str | None = None   # the one line that says how student code was confined
-    isolated: bool = True
-    refused: bool = False          # a submission not run: student code cannot be confined here
-    judge_pid: int | None = None   # (root: its students ran as uid 1,000,000 + this pid)
+class JudgeResult(Record):
+    _fields = ("exercise", "target", "tests", "hidden", "precheck", "problem", "seconds",
+               "visibility", "hidden_points", "isolation", "isolated", "refused", "judge_pid")
+
+    def __init__(self, exercise: str, target: str, tests: list[dict] | None = None,
+                 hidden: int = 0, precheck: str | None = None, problem: str | None = None,
+                 seconds: float = 0.0, visibility: str = "visible", hidden_points: float = 0.0,
+                 isolation: str | None = None, isolated: bool = True, refused: bool = False,
+                 judge_pid: int | None = None):
+        self.exercise, self.target = exercise, target
+        self.tests: list[dict] = [] if tests is None else tests
+        self.hidden, self.precheck = hidden, precheck
+        self.problem = problem          # the judge itself failed (not the student's fault)
+        self.seconds, self.visibility, self.hidden_points = seconds, visibility, hidden_points
+        self.isolation = isolation      # the one line that says how student code was confined
+        self.isolated = isolated
+        self.refused = refused          # a submission not run: student code cannot be confined here
+        self.judge_pid = judge_pid      # (root: its students ran as uid 1,000,000 + this pid)
 
     @property
     def score(self) -> float:

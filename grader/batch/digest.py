@@ -9,7 +9,6 @@ Fix a test mid-term and the next batch regrades that exercise, and only that one
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import json
@@ -64,7 +63,7 @@ def suite_digest(course: Course, ex: Exercise, lang: str) -> str:
         if path.is_file():
             h.update(path.relative_to(tests).as_posix().encode() + b"\0")
             h.update(hashlib.sha256(path.read_bytes()).digest())
-    entry = {"exercise": {k: v for k, v in dataclasses.asdict(ex).items() if k != "index"}, "time_limit": course.time_limit,
+    entry = {"exercise": {k: v for k, v in ex.as_dict().items() if k != "index"}, "time_limit": course.time_limit,
              "points": course.default_points, "limits": course.limits}
     h.update(json.dumps(entry, sort_keys=True, default=str).encode())
     h.update(f"\0{grader_version()}\0{grader_source()}\0{lang}".encode())
