@@ -39,115 +39,148 @@ class _Parser(argparse.ArgumentParser):
                              prog=self.prog, message=message)))
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; `only`: with just that command (building all of them, with
+    argparse looking up a translation for each of its words, took ~10 ms of every check)."""
+    def want(name: str) -> bool:
+        return only is None or name == only
+
     p = _Parser(prog="grader", description="netlab: check network and concurrency exercises")
     p.add_argument("--root", type=Path, default=None, help="course folder (default: found from here)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    c = sub.add_parser("check", help="run an exercise's checks and show feedback")
-    c.add_argument("exercise")
-    c.add_argument("--target", default=DEFAULT_TARGET,
-                   help="folder holding <exercise>/ (default: exercises; 'solutions' checks the reference)")
-    c.add_argument("--json", action="store_true", help="print one JSON object (Gradescope field names)")
-    c.add_argument("--all", action="store_true", help="run hidden checks too (instructors)")
-    c.add_argument("--trust-submission", action="store_true",
-                   help="grade a submission even where its code cannot be confined (you trust it)")
-    c.add_argument("--cold", action="store_true",
-                   help="start a fresh judge instead of handing the check to the warm one "
-                        "(same as NETLAB_WARM=0)")
+    if want("check"):
+        c = sub.add_parser("check", help="run an exercise's checks and show feedback")
+        c.add_argument("exercise")
+        c.add_argument("--target", default=DEFAULT_TARGET,
+                       help="folder holding <exercise>/ (default: exercises; 'solutions' checks the reference)")
+        c.add_argument("--json", action="store_true", help="print one JSON object (Gradescope field names)")
+        c.add_argument("--all", action="store_true", help="run hidden checks too (instructors)")
+        c.add_argument("--trust-submission", action="store_true",
+                       help="grade a submission even where its code cannot be confined (you trust it)")
+        c.add_argument("--cold", action="store_true",
+                       help="start a fresh judge instead of handing the check to the warm one "
+                            "(same as NETLAB_WARM=0)")
 
-    sub.add_parser("list", help="exercises in course order, with your last result")
+    if want("list"):
+        sub.add_parser("list", help="exercises in course order, with your last result")
 
-    h = sub.add_parser("hint", help="show the hints for an exercise")
-    h.add_argument("exercise")
+    if want("hint"):
+        h = sub.add_parser("hint", help="show the hints for an exercise")
+        h.add_argument("exercise")
 
-    w = sub.add_parser("watch", help="re-check an exercise whenever one of its files changes")
-    w.add_argument("exercise")
-    w.add_argument("--target", default=DEFAULT_TARGET)
-    w.add_argument("--all", action="store_true", help="run hidden checks too (instructors)")
-    w.add_argument("--max-runs", type=int, default=None, help="stop after this many checks")
-    w.set_defaults(json=False)
+    if want("watch"):
+        w = sub.add_parser("watch", help="re-check an exercise whenever one of its files changes")
+        w.add_argument("exercise")
+        w.add_argument("--target", default=DEFAULT_TARGET)
+        w.add_argument("--all", action="store_true", help="run hidden checks too (instructors)")
+        w.add_argument("--max-runs", type=int, default=None, help="stop after this many checks")
+        w.set_defaults(json=False)
 
-    s = sub.add_parser("selftest", help="solutions full marks, stubs zero, every mutant caught")
-    s.add_argument("exercises", nargs="*")
-    s.add_argument("--jobs", "-j", type=int, default=None, help="judges at once (default: twice the cores)")
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--mutant", action="append", default=[], metavar="NAME",
-                   help="run only this mutant of the one exercise named (repeatable)")
-    s.add_argument("--show", action="store_true",
-                   help="print the feedback each mutant gets, as `grader check --all` shows it")
+    if want("selftest"):
+        s = sub.add_parser("selftest", help="solutions full marks, stubs zero, every mutant caught")
+        s.add_argument("exercises", nargs="*")
+        s.add_argument("--jobs", "-j", type=int, default=None, help="judges at once (default: twice the cores)")
+        s.add_argument("--json", action="store_true")
+        s.add_argument("--mutant", action="append", default=[], metavar="NAME",
+                       help="run only this mutant of the one exercise named (repeatable)")
+        s.add_argument("--show", action="store_true",
+                       help="print the feedback each mutant gets, as `grader check --all` shows it")
 
-    sub.add_parser("validate", help="check course.yaml and the exercise folders")
+    if want("validate"):
+        sub.add_parser("validate", help="check course.yaml and the exercise folders")
 
-    b = sub.add_parser("batch", help="grade a folder of submissions (instructors): grades.csv, "
-                                     "feedback/, results/, resumable")
-    b.add_argument("submissions", help="folder with one folder or .zip per student (named by "
-                                       "student id, or as Canvas/Moodle downloads name them)")
-    b.add_argument("--out", required=True, help="output folder (gradebook.sqlite, grades.csv, ...)")
-    b.add_argument("--workers", type=int, default=None, help="judges at once (default: CPU count)")
-    b.add_argument("--exercises", nargs="+", default=None, metavar="ID",
-                   help="grade only these exercises (default: all)")
-    b.add_argument("--regrade", action="store_true", help="grade again what the gradebook holds")
-    b.add_argument("--id-pattern", default=None, metavar="REGEX",
-                   help="student id from an entry's name: group 'id' (else group 1)")
-    b.add_argument("--release", choices=("none", "due", "published"), default="none",
-                   help="show after_due_date ('due') or also after_published checks in full")
-    b.add_argument("--trust-submission", action="store_true",
-                   help="run even where student code cannot be confined (you trust every submission)")
-    b.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="grade on a dask.distributed cluster: tls://HOST:PORT (tcp:// only on "
-                        "loopback); needs netlab-grader[distributed]; --workers does not apply")
-    b.add_argument("--tls-ca-file", default=None, metavar="CA.pem", help="the cluster's CA certificate")
-    b.add_argument("--tls-cert", default=None, metavar="CLIENT.pem", help="this client's certificate")
-    b.add_argument("--tls-key", default=None, metavar="CLIENT.key", help="this client's private key")
-    b.add_argument("--insecure-scheduler", action="store_true",
-                   help="allow a tcp:// scheduler beyond loopback (unencrypted; workers run code as root)")
+    if want("batch"):
+        b = sub.add_parser("batch", help="grade a folder of submissions (instructors): grades.csv, "
+                                         "feedback/, results/, resumable")
+        b.add_argument("submissions", help="folder with one folder or .zip per student (named by "
+                                           "student id, or as Canvas/Moodle downloads name them)")
+        b.add_argument("--out", required=True, help="output folder (gradebook.sqlite, grades.csv, ...)")
+        b.add_argument("--workers", type=int, default=None, help="judges at once (default: CPU count)")
+        b.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                       help="grade only these exercises (default: all)")
+        b.add_argument("--regrade", action="store_true", help="grade again what the gradebook holds")
+        b.add_argument("--id-pattern", default=None, metavar="REGEX",
+                       help="student id from an entry's name: group 'id' (else group 1)")
+        b.add_argument("--release", choices=("none", "due", "published"), default="none",
+                       help="show after_due_date ('due') or also after_published checks in full")
+        b.add_argument("--trust-submission", action="store_true",
+                       help="run even where student code cannot be confined (you trust every submission)")
+        b.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on a dask.distributed cluster: tls://HOST:PORT (tcp:// only on "
+                            "loopback); needs netlab-grader[distributed]; --workers does not apply")
+        b.add_argument("--tls-ca-file", default=None, metavar="CA.pem", help="the cluster's CA certificate")
+        b.add_argument("--tls-cert", default=None, metavar="CLIENT.pem", help="this client's certificate")
+        b.add_argument("--tls-key", default=None, metavar="CLIENT.key", help="this client's private key")
+        b.add_argument("--insecure-scheduler", action="store_true",
+                       help="allow a tcp:// scheduler beyond loopback (unencrypted; workers run code as root)")
 
-    k = sub.add_parser("pack", help="zip your exercise files for upload (students)")
-    k.add_argument("--out", default=None, help="the zip to write (default: netlab-submission.zip)")
-    k.add_argument("--exercises", nargs="+", default=None, metavar="ID", help="only these exercises")
-    k.add_argument("--target", default=None, help="folder holding <exercise>/ (default: exercises)")
+    if want("pack"):
+        k = sub.add_parser("pack", help="zip your exercise files for upload (students)")
+        k.add_argument("--out", default=None, help="the zip to write (default: netlab-submission.zip)")
+        k.add_argument("--exercises", nargs="+", default=None, metavar="ID", help="only these exercises")
+        k.add_argument("--target", default=None, help="folder holding <exercise>/ (default: exercises)")
 
-    r = sub.add_parser("release", help="write the student bundle (instructors): stubs, READMEs, "
-                                       "visible checks, the grader; no solutions, hidden checks, mutants")
-    r.add_argument("outdir", help="the bundle's folder (new, or an earlier release to replace)")
-    r.add_argument("--exercises", nargs="+", default=None, metavar="ID",
-                   help="release only these exercises (default: all)")
+    if want("release"):
+        r = sub.add_parser("release", help="write the student bundle (instructors): stubs, READMEs, "
+                                           "visible checks, the grader; no solutions, hidden checks, mutants")
+        r.add_argument("outdir", help="the bundle's folder (new, or an earlier release to replace)")
+        r.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                       help="release only these exercises (default: all)")
 
-    e = sub.add_parser("export", help="files a platform takes (instructors): gradescope, classroom")
-    platforms = e.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
-    g = platforms.add_parser("gradescope", help="an autograder zip for one Gradescope assignment")
-    g.add_argument("out", help="the zip to write (e.g. tcp_echo.zip)")
-    g.add_argument("--exercises", nargs="+", default=None, metavar="ID",
-                   help="the assignment's exercises (default: all)")
-    cl = platforms.add_parser("classroom", help="the GitHub Classroom workflow (visible checks)")
-    cl.add_argument("outdir", help="the template repository (e.g. a release): gets "
-                                   ".github/workflows/classroom.yml")
-    cl.add_argument("--exercises", nargs="+", default=None, metavar="ID",
-                    help="only these exercises (default: all)")
+    if want("export"):
+        e = sub.add_parser("export", help="files a platform takes (instructors): gradescope, classroom")
+        platforms = e.add_subparsers(dest="platform", required=True, metavar="PLATFORM")
+        g = platforms.add_parser("gradescope", help="an autograder zip for one Gradescope assignment")
+        g.add_argument("out", help="the zip to write (e.g. tcp_echo.zip)")
+        g.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                       help="the assignment's exercises (default: all)")
+        cl = platforms.add_parser("classroom", help="the GitHub Classroom workflow (visible checks)")
+        cl.add_argument("outdir", help="the template repository (e.g. a release): gets "
+                                       ".github/workflows/classroom.yml")
+        cl.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                        help="only these exercises (default: all)")
 
-    rp = sub.add_parser("report", help="OUTDIR/report.html from a batch (instructors): summary, "
-                                       "plots, most-failed checks, students, errors, similarity")
-    rp.add_argument("outdir", help="a batch's output folder (grader batch ... --out OUTDIR)")
-    rp.add_argument("--no-similarity", action="store_true", help="leave out the similarity section")
+    if want("report"):
+        rp = sub.add_parser("report", help="OUTDIR/report.html from a batch (instructors): summary, "
+                                           "plots, most-failed checks, students, errors, similarity")
+        rp.add_argument("outdir", help="a batch's output folder (grader batch ... --out OUTDIR)")
+        rp.add_argument("--no-similarity", action="store_true", help="leave out the similarity section")
 
-    sm = sub.add_parser("similarity", help="pairs of submissions ranked by shared code, per "
-                                           "exercise (instructors; MOSS-style winnowing)")
-    sm.add_argument("outdir", help="a batch's output folder (its graded/ copies are compared)")
-    sm.add_argument("--exercises", nargs="+", default=None, metavar="ID",
-                    help="only these exercises (default: every exercise the batch graded)")
-    sm.add_argument("--top", type=int, default=10, help="pairs listed per exercise (default: 10)")
-    sm.add_argument("--show", type=int, default=3,
-                    help="of those, pairs whose matching code is shown side by side (default: 3)")
-    sm.add_argument("--common", type=float, default=None, metavar="PCT",
-                    help="also ignore code found in more than PCT %% of the submissions")
+    if want("similarity"):
+        sm = sub.add_parser("similarity", help="pairs of submissions ranked by shared code, per "
+                                               "exercise (instructors; MOSS-style winnowing)")
+        sm.add_argument("outdir", help="a batch's output folder (its graded/ copies are compared)")
+        sm.add_argument("--exercises", nargs="+", default=None, metavar="ID",
+                        help="only these exercises (default: every exercise the batch graded)")
+        sm.add_argument("--top", type=int, default=10, help="pairs listed per exercise (default: 10)")
+        sm.add_argument("--show", type=int, default=3,
+                        help="of those, pairs whose matching code is shown side by side (default: 3)")
+        sm.add_argument("--common", type=float, default=None, metavar="PCT",
+                        help="also ignore code found in more than PCT %% of the submissions")
 
     # --lang before or after the command: `grader --lang zh list`, `grader list --lang zh`
     lang_help = "language of messages and feedback (default: NETLAB_LANG, else the locale, else en)"
     p.add_argument("--lang", choices=i18n.LANGS, default=None, help=lang_help)
-    for command in [*sub.choices.values(), *platforms.choices.values()]:
+    for command in [*sub.choices.values(), *(platforms.choices.values() if want("export") else ())]:
         command.add_argument("--lang", choices=i18n.LANGS, default=argparse.SUPPRESS, help=lang_help)
     return p
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The command argv names, if it is one of ours (then the parser is built for it alone);
+    None for help, mistakes and anything unclear, which get the whole parser."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("-h", "--help"):
+            return None
+        elif arg in ("--root", "--lang"):
+            skip = True  # its value follows
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def _early_lang(argv: list[str]) -> str | None:
@@ -188,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     i18n.set_lang(i18n.from_environment(_early_lang(argv)))
     try:
-        args = _parser().parse_args(argv)
+        args = _parser(_command_word(argv)).parse_args(argv)
         i18n.set_lang(i18n.from_environment(args.lang))
         return _run(args)
     except KeyboardInterrupt:

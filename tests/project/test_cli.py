@@ -379,3 +379,21 @@ def test_identical_stderr_is_shown_once_in_either_language():
             print_result(result, "X", file=out)
         text = out.getvalue()
         assert text.count("Traceback") == 1 and same in text, text
+
+
+@pytest.mark.parametrize("argv", [
+    ["check", "tcp_echo"], ["--lang", "zh", "check", "tcp_echo", "--all", "--json"],
+    ["--root", "/tmp", "check", "x", "--target", "solutions", "--cold"], ["list", "--lang", "en"],
+    ["hint", "udp_echo"], ["selftest", "-j", "2", "tcp_echo", "--mutant", "a", "--show"],
+    ["batch", "subs", "--out", "o", "--workers", "2"], ["export", "gradescope", "z.zip"],
+    ["export", "classroom", "out", "--exercises", "a", "b"], ["similarity", "o", "--top", "3"],
+    ["watch", "tcp_echo", "--max-runs", "1"], ["validate"], ["pack"], ["report", "o"],
+])
+def test_a_parser_built_for_one_command_reads_it_as_the_whole_one(argv):
+    """Each check builds the parser for its command alone (cli._command_word): the same
+    namespace as the whole parser gives, for every command."""
+    from grader import cli
+    word = cli._command_word(argv)
+    assert word == next(a for a in argv if a in cli.COMMANDS)
+    assert vars(cli._parser(word).parse_args(argv)) == vars(cli._parser().parse_args(argv))
+    assert cli._command_word(["--help"]) is None and cli._command_word(["chek", "x"]) is None
