@@ -158,7 +158,7 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
     done = False
     streams = {read_fd: "results", proc.stdout.fileno(): "log"}
     try:
-        while streams:
+        while streams and not done:  # after `done` the judge has nothing more to say
             left = deadline - time.monotonic()
             if left <= 0:
                 result.problem = (f"the judge did not finish within its time limit "
@@ -175,7 +175,7 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
                     del log[:-20000]
                     continue
                 buffer += chunk
-                while b"\n" in buffer:
+                while b"\n" in buffer and not done:
                     line, buffer = buffer.split(b"\n", 1)
                     try:
                         event = json.loads(line)
@@ -210,7 +210,9 @@ def run_judge(course: Course, ex: Exercise, target: Path, *, visibility: str = "
                     elif kind == "done":
                         done = True
     finally:
-        if proc.poll() is None and not done:
+        # a judge that said `done` has reaped its students, fork servers and shards and has
+        # only pytest's own ending left (~10 ms a check): it ends now, as one that did not
+        if proc.poll() is None:
             _kill_group(proc)
         try:
             proc.wait(timeout=30)
