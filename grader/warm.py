@@ -226,7 +226,15 @@ def _preload() -> None:
             importlib.import_module(f"_pytest.{name}")
         except ImportError:
             pass
-    from . import course, i18n, plugin, procs  # noqa: F401
+    # what pytest itself imports only once it runs: the debugging plugin's pdb (with cmd and
+    # code), argcomplete, the ini file's TOML reader, faulthandler: ~10 ms a judge (readline,
+    # which pdb also takes, stays out: it may write to a terminal, and our stdout says "ready")
+    for name in ("pdb", "_pytest._argcomplete", "tomllib", "faulthandler"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    from . import course, i18n, plugin, procs, shards  # noqa: F401
     from .harness import calls, feedback, isolation, net, sandbox, udp, zygote  # noqa: F401
     isolation.probe_mode()  # the forked judges inherit the answer
 
