@@ -79,9 +79,17 @@ def verdicts(out: Path) -> dict:
 
 
 def finished(out: Path) -> dict:
+    """(student, exercise) -> finished, of the runs stored so far; none while the batch has
+    made the gradebook's file but not yet its tables."""
     import sqlite3
     with sqlite3.connect(out / "gradebook.sqlite") as db:
-        return {(s, e): f for s, e, f in db.execute("SELECT student, exercise, finished FROM runs")}
+        try:
+            rows = db.execute("SELECT student, exercise, finished FROM runs").fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
+            return {}
+        return {(s, e): f for s, e, f in rows}
 
 
 def test_a_cluster_batch_grades_as_a_local_batch_and_resumes(tmp_path, cluster):
