@@ -347,7 +347,10 @@ class Standby:
                 plugin.prepare(jobs)
             except Exception:  # noqa: BLE001 - the judge then does it as any judge does
                 plugin._prepared = None
-            sock.send(b"ready")
+            try:
+                sock.send(b"ready")
+            except OSError:
+                pass  # the job came while we prepared: the server let go of its end already
             msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 4)
             sock.close()
             if not msg or len(fds) != 2:

@@ -353,6 +353,28 @@ def test_the_next_check_finds_its_judge_prepared(course):
         assert comparable(grade(root, runtime, target, "require")) == cold
 
 
+def test_a_check_that_comes_while_the_standby_prepares_is_judged(course, monkeypatch):
+    """A check handed to a standby still preparing is judged once it is prepared. Failed
+    under load before: the standby found the server's end closed when it said it was ready,
+    and ended without judging (exit 70, "the judge reported no checks"). Here each check is
+    asked for in this process the moment the one before ends, while its successor prepares."""
+    from grader import judge, warm
+    root, runtime = course
+    for key in [k for k in os.environ if k.startswith(("NETLAB_", "PYTEST_"))]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("NETLAB_WARM", "require")
+    here = course_mod.load(root, check_folders=False)
+    ex = here.exercises["tcp_echo"]
+    seen = []
+    for _ in range(6):
+        result = judge.run_judge(here, ex, root / "solutions", visibility="all", jobs=2)
+        assert not result.problem and result.score == TCP_ECHO.points, result.problem
+        seen.append(warm.status(root)["standby"])
+    assert "preparing" in seen, seen
+    assert warm.status(root)["taken"] >= 5
+
+
 def test_a_check_in_another_environment_gets_a_fresh_judge(course):
     """A standby takes only a check of the environment it was prepared in (isolation
     settings, TMPDIR...); another gets a fresh fork, and the next standby is prepared like
