@@ -184,33 +184,34 @@ def launch(root: Path, wait: bool = False) -> bool:
     return line.strip() in (b"ready", b"already")
 
 
-def status(root: Path) -> dict | None:
-    """What this course's warm process is doing: {"judges": N, "standby": None | "preparing" |
-    "ready", "standby_pid", "taken": standbys that took a job, "dismissed": those let go of
-    for a job of another environment}; None if none answers."""
+def _ask(root: Path, message: bytes) -> bytes | None:
+    """One request line to this course's warm process: its answer (b"" if it closed without
+    one), or None if nobody answers."""
     path = socket_path(root)
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(str(path))
-            conn.sendall(b'{"status": true}\n')
+            conn.sendall(message + b"\n")
             conn.settimeout(5)
-            return json.loads(conn.recv(4096).split(b"\n")[0])
-    except (OSError, TypeError, ValueError):
+            return conn.recv(4096)
+    except (OSError, TypeError):
+        return None
+
+
+def status(root: Path) -> dict | None:
+    """What this course's warm process is doing: {"judges": N, "standby": None | "preparing" |
+    "ready", "standby_pid", "taken": standbys that took a job, "dismissed": those let go of
+    for a job of another environment}; None if none answers."""
+    answer = _ask(root, b'{"status": true}')
+    try:
+        return json.loads(answer.split(b"\n")[0]) if answer else None
+    except ValueError:
         return None
 
 
 def stop(root: Path) -> bool:
     """Ask this course's warm process to exit (tests, and `grader warm --stop`)."""
-    path = socket_path(root)
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.connect(str(path))
-            conn.sendall(b'{"stop": true}\n')
-            conn.settimeout(5)
-            conn.recv(100)
-        return True
-    except (OSError, TypeError):
-        return False
+    return _ask(root, b'{"stop": true}') is not None
 
 
 # -- the server side ---------------------------------------------------------------------------
