@@ -180,11 +180,17 @@ def prepare(jobs: int) -> None:
     from .harness import isolation, zygote
     from .harness.sandbox import _site_paths
     become_subreaper()
-    if isolation.plan().mode == "jail+uid":
-        isolation.private_network()
-        isolation.private_scratch()
+    _own_network_and_scratch(isolation.plan())
     _prepared = ([zygote.Zygote(_site_paths(), adopt=False) for _ in range(max(1, jobs))]
                  if zygote.enabled() else [])
+
+
+def _own_network_and_scratch(plan) -> None:
+    """A jail+uid judge's loopback network and size-limited scratch folder of its own."""
+    from .harness import isolation
+    if plan.mode == "jail+uid":
+        isolation.private_network()
+        isolation.private_scratch()
 
 
 def _fork_servers(n: int) -> list:
@@ -211,9 +217,8 @@ def pytest_configure(config):
     isolation.HIDE.add(str(_judge.root))  # the course is not in the student's view
     if _judge.out is not None:
         plan = isolation.plan()
-        if plan.mode == "jail+uid" and _prepared is None:  # else a standby did it (prepare)
-            isolation.private_network()
-            isolation.private_scratch()
+        if _prepared is None:  # else a standby did it (prepare)
+            _own_network_and_scratch(plan)
         _judge.emit({"event": "isolation", "mode": plan.mode, "isolated": plan.isolated,
                      "line": plan.describe()})
         if config.getoption("netlab_untrusted") and not plan.isolated:
