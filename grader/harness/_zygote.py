@@ -218,12 +218,29 @@ def kill_all_children(rounds: int = 50) -> None:
                 pass
 
 
+class JudgeGone(Exception):
+    """An answer to the judge failed: it is gone (killed, or its shard was)."""
+
+
 def main() -> None:
+    """Serve the judge; when it goes (EOF, or an answer that fails), kill everything we
+    started, escaped daemons too, whatever ended the serving."""
     import gc
     gc.collect()
     gc.freeze()  # what every child inherits: out of its collector's sight, never copied by it
     ctl = socket.socket(fileno=int(sys.argv[1]))
     paths = [p for p in sys.argv[2].split(":") if p]
+    me = os.getpid()
+    try:
+        serve(ctl, paths)
+    except JudgeGone:
+        pass
+    finally:
+        if os.getpid() == me:  # not in a child: a student's SystemExit passes through here
+            kill_all_children()
+
+
+def serve(ctl: socket.socket, paths: list[str]) -> None:
     _subreaper()
     _set_dumpable(0)  # a student of the same uid must not trace us or take our fds
     wake_r, wake_w = os.pipe()
@@ -236,7 +253,10 @@ def main() -> None:
     told: set[int] = set()        # students whose end their relay has told already
 
     def send(msg: dict) -> None:
-        ctl.send(json.dumps(msg).encode())  # SOCK_SEQPACKET: one message, one JSON object
+        try:
+            ctl.send(json.dumps(msg).encode())  # SOCK_SEQPACKET: one message, one JSON object
+        except OSError:
+            raise JudgeGone from None
 
     while True:
         ready, _, _ = select.select([ctl, wake_r, *reports], [], [])
@@ -266,8 +286,7 @@ def main() -> None:
                 del reports[fd]
         if ctl in ready:
             msg, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 16)
-            if not msg:  # the judge is gone: so is everything we started, escaped daemons too
-                kill_all_children()
+            if not msg:  # the judge is gone: so is everything we started (main kills it)
                 return
             req = json.loads(msg)
             report_r, report_w = os.pipe() if req.get("pidns") and req.get("jail") else (None, None)

@@ -1,6 +1,8 @@
 """The harness: limits enforced, process groups and escaped daemons killed, output bounded,
 the call driver, readiness, peers and the lossy UDP path."""
+import json
 import os
+import select
 import signal
 import socket
 import textwrap
@@ -75,6 +77,65 @@ def test_handed_descriptors_arrive_at_every_number(tmp_path):
                 os.close(fd)
     finally:
         z.close()
+
+
+@pytest.mark.parametrize("pidns", [False, True], ids=["plain", "pid-namespace"])
+def test_a_judge_gone_before_the_fork_servers_answer_leaves_no_student(tmp_path, pidns):
+    """The judge dies (a shard killed with its `grader check`) after asking for a student and
+    before the fork server says it started: the fork server's answer then fails, and it must
+    still kill what it started, not die of the failure and leave the student to run on (CI saw
+    a hanging student outlive a killed check this way). The fork server is stopped while the
+    request and the judge's end go, so its answer always finds the judge gone."""
+    from grader.harness import isolation, zygote
+    from grader.harness.sandbox import _site_paths
+    (tmp_path / "hang.py").write_text("import os, sys, time\n"
+                                      "os.write(int(sys.argv[1]), b'started')\n"
+                                      "while True:\n    time.sleep(60)\n")
+    tmp_path.chmod(0o755)
+    (tmp_path / "hang.py").chmod(0o644)
+    z = zygote.Zygote(_site_paths())
+    null = os.open(os.devnull, os.O_RDWR)
+
+    def request(rid: int, w: int) -> tuple:
+        return ({"argv": ["hang.py", "3"], "cwd": str(tmp_path), "env": {"PATH": "/usr/bin:/bin"},
+                 "rlimits": {}, "ids": None, "socket_timeout": 0, "id": rid,
+                 "jail": isolation.for_workdir(tmp_path), "pidns": pidns, "fds": [0, 1, 2, 3]},
+                [null, null, null, w])
+    pipes = []
+    try:
+        # the same request, the judge still there: a student starts (so one starts below too)
+        r, w = os.pipe()
+        pipes.append(r)
+        pid = z.spawn(*request(0, w))
+        os.close(w)
+        assert os.read(r, 32) == b"started"
+        os.kill(pid, signal.SIGKILL)
+        assert z.wait_exit(pid, 10) is not None
+        # the judge goes between the request and the answer
+        r, w = os.pipe()
+        pipes.append(r)
+        os.kill(z.pid, signal.SIGSTOP)
+        with z._lock:
+            msg, fds = request(99, w)
+            socket.send_fds(z.sock, [json.dumps(msg).encode()], fds)
+            z.sock.shutdown(socket.SHUT_RDWR)
+            z.sock.close()
+        os.close(w)
+        os.kill(z.pid, signal.SIGCONT)
+        assert z.proc.wait(10) is not None
+        # the student (if it got as far as saying "started") holds the write end, and nothing
+        # else does: its end is our EOF
+        deadline = time.monotonic() + 10
+        said = b"x"
+        while said and select.select([r], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            said = os.read(r, 32)
+        assert said == b"", "the fork server left its student running"
+    finally:
+        for fd in (*pipes, null):
+            os.close(fd)
+        if z.proc.poll() is None:
+            z.proc.kill()
+            z.proc.wait()
 
 
 def test_cpu_limit_kills_a_spinning_student(make_student):
