@@ -3,9 +3,11 @@ client checks run client.py against a test server that this file drives step by 
 import hashlib
 import socket
 import threading
+import time
 
-from grader.harness import (CheckFailed, Peer, Wire, accept, bound_by, check, listener, say,
-                            show_bytes, stderr_note)
+from grader.harness import (CheckFailed, Peer, Wire, accept, bound_by, check, expect_bytes,
+                            listener, say, show_bytes, stderr_note)
+from grader.harness.ioview import queues, sleeping
 
 MIB = 1 << 20
 
@@ -302,6 +304,43 @@ def test_client_waits_for_whole_echo(student):
                                        "回显分两段发回时客户端打印的内容"))
 
 
+def blocked_with_bytes_unsent(proc, peer, seconds: float = 5.0) -> None:
+    """Read nothing until the client's program sleeps with bytes of its line still unsent: in
+    sendall() (its buffer is full), or, after a send() that took only part, waiting for the
+    echo. Then its first send() has returned, whatever the machine's load: reading while it is
+    still inside that one send() (preempted there, on a busy machine) could let the kernel take
+    the whole line in that call. Polls /proc and the socket queues, with a deadline; past it,
+    the check goes on and judges what comes."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and proc.alive():
+        q = queues(peer.sock)
+        if q is None or (q.their_unsent > 0 and sleeping(proc.pid)):
+            return
+        time.sleep(0.002)  # polling the kernel's view, with a deadline
+
+
+def read_until_client_stops(proc, peer, n: int, seconds: float = 5.0) -> tuple[bytes, bool]:
+    """Up to n bytes from the client, until all are in, the connection ends, the deadline, or
+    the client has stopped sending (then True): asleep with nothing on its way to us, at every
+    look for half a second with no byte between them. (An ACK that empties a sendall()'s queue
+    wakes it a moment later, never a look later; the half second spares a client that pauses
+    between the pieces it sends.)"""
+    got = bytearray()
+    end = time.monotonic() + seconds
+    idle_looks = 0
+    while len(got) < n and time.monotonic() < end:
+        chunk = peer.recv_reply(timeout=end - time.monotonic(), quiet=0.1, limit=n - len(got))
+        got += chunk
+        if len(got) >= n or peer.ended.gone:
+            break
+        q = queues(peer.sock)
+        idle = q is not None and q.their_unsent == 0 and q.our_unread == 0 and sleeping(proc.pid)
+        idle_looks = idle_looks + 1 if idle and not chunk else int(idle)
+        if idle_looks >= 5:
+            return bytes(got), True
+    return bytes(got), False
+
+
 @check(points=1, title=say("client sends a very long line whole", "客户端完整发送一行很长的数据"),
        hint=HINT_SENDALL)
 def test_client_sends_long_line_whole(student):
@@ -321,9 +360,19 @@ def test_client_sends_long_line_whole(student):
     peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, WHOLE_LINE_RCVBUF)
     mib = size >> 20
     with peer:
-        peer.expect(line, say("the bytes the client sent for a {mib} MiB line",
-                              "客户端为一行 {mib} MiB 的数据发送的字节", mib=mib), sent=line,
-                    timeout=5)
+        blocked_with_bytes_unsent(proc, peer)
+        got, stopped = read_until_client_stops(proc, peer, len(line))
+        if got != line and stopped and line.startswith(got):
+            raise CheckFailed(
+                say("the client sent {n} of the {total} bytes of a {mib} MiB line, then stopped "
+                    "sending and waited: the rest of the line was never sent",
+                    "一行 {mib} MiB 的数据共 {total} 字节，客户端只发送了其中 {n} 字节，就停止发送、"
+                    "开始等待：这一行剩下的部分从未发出", n=len(got), total=len(line), mib=mib),
+                hint=HINT_SENDALL)
+        what = say("the bytes the client sent for a {mib} MiB line",
+                   "客户端为一行 {mib} MiB 的数据发送的字节", mib=mib)
+        expect_bytes(got, line, what if got == line or peer.ended.open else f"{what} ({peer.ended})",
+                     sent=line, hint=HINT_SENDALL)
         peer.send(line)
         expect_printed(proc, line, say("what the client printed for a {mib} MiB echo",
                                        "客户端为 {mib} MiB 的回显打印的内容", mib=mib))
