@@ -144,9 +144,9 @@ def kill_strays(tag: str | None, everything: bool = False, rounds: int = 50,
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     continue
-                if pid not in killed:
+                if pid not in killed:  # a new one: look again for what it may have forked
                     killed.append(pid)
-                pending = True
+                    pending = True
             _reap(child)
         if not pending:
             break

@@ -385,11 +385,7 @@ class StudentProcess:
                 self._dumps.append((start, pump.total))
 
     def kill(self) -> None:
-        self.signal_group(signal.SIGKILL)
-        try:
-            self.popen.kill()
-        except ProcessLookupError:
-            pass
+        self.signal_kill()
         try:
             self.popen.wait(5)
         except subprocess.TimeoutExpired:
@@ -407,6 +403,14 @@ class StudentProcess:
             except OSError:
                 pass
         self._extra_fds = ()
+
+    def signal_kill(self) -> None:
+        """SIGKILL to the process and its group, without waiting (kill() waits)."""
+        self.signal_group(signal.SIGKILL)
+        try:
+            self.popen.kill()
+        except ProcessLookupError:
+            pass
 
     def state(self) -> str:
         """'is still running', 'exited with code 1', 'was killed by signal SIGKILL' (in the
@@ -577,15 +581,20 @@ class Sandbox:
     def cleanup(self) -> list[int]:
         """Kill every process of this test, escaped ones included; return the stray pids killed."""
         self.closed = True
-        for proc in self.procs:
-            proc.kill()
         from . import zygote
         _OPEN.discard(self.tag)
         # Under the zygote a tag cannot be read back (/proc/pid/environ shows the zygote's
         # initial environment), so its children are all taken when no other sandbox is open
         # in this process - always the case in a judge, whose tests run one at a time.
         zpid = None if _OPEN else zygote.current_pid()
+        # Everything gets its SIGKILL first, then we wait: the students' ends, and the end of
+        # what held them (a PID namespace's relay and init, whose teardown takes a few ms),
+        # overlap instead of following each other.
+        for proc in self.procs:
+            proc.signal_kill()
         killed = kill_strays(self.tag, everything=self.kill_all_children, zygote_pid=zpid)
+        for proc in self.procs:
+            proc.kill()  # waits for its end and the last of its output
         if zpid:  # the zygote reaps what ended under it (relays of PID namespaces included)
             end = time.monotonic() + 5
             while _proc_children(zpid) and time.monotonic() < end:
