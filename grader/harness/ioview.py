@@ -8,6 +8,7 @@ busy, and how many files it holds open (a server that forgets closed clients lea
     q = queues(peer.sock)                  # both ends' unread/unsent bytes, or None
     q.held(sent=total_sent, read=total_read)   # bytes the far program read but has not written back
     sleeping(server.proc.pid)              # every thread asleep: not running, not runnable
+    blocked_sending(server.proc, peer.sock)    # asleep with bytes unsent to us: a send() returned
     looks = busy_looks(server.proc.pid)    # (runnable looks, CPU ticks used, looks) over a window
 
 Nothing here decides by elapsed time: `busy_looks` samples the process at a fixed spacing and
@@ -122,6 +123,52 @@ def sleeping(pid: int) -> bool:
     if not fields or fields[0] in (b"Z", b"X"):
         return False
     return not runnable(pid)
+
+
+def tree_asleep(pid: int) -> bool:
+    """Is every living process of the tree (the process and its descendants: a forking
+    server's handler, say) asleep? Zombies count as asleep: they run nothing."""
+    from .hang import tree
+    alive_seen = False
+    for p in tree(pid):
+        fields = procs.stat_fields(p)
+        if not fields or fields[0] in (b"Z", b"X"):
+            continue
+        if runnable(p):
+            return False
+        alive_seen = True
+    return alive_seen
+
+
+def blocked_sending(proc, sock: socket.socket, seconds: float = 5.0, *, quiet: float = 0.5,
+                    stop=None) -> bool:
+    """Wait until the program `proc` (every process of its tree), at the far end of our
+    connection `sock`, sleeps with bytes of its own still unsent to us: blocked in sendall()
+    (its buffer is full), or back from a send() that took only part of them. A check of whole
+    sends reads nothing before this: reading while the program is still inside its one send()
+    (preempted there on a busy machine) could let the kernel take everything in that call, and
+    send-instead-of-sendall would pass by the machine's timing. True once seen. False, and the
+    check judges what comes, when the program is not going to send: it ended, `stop()` says so
+    (a call that returned), or it has slept for `quiet` seconds with nothing unsent and nothing
+    of ours unread (it waits for something else); also at the deadline, or where the kernel
+    does not say."""
+    end = time.monotonic() + seconds
+    idle_since = None
+    while time.monotonic() < end and proc.alive() and not (stop is not None and stop()):
+        q = queues(sock)
+        if q is None:
+            return False
+        asleep = tree_asleep(proc.pid)
+        if q.their_unsent > 0 and asleep:
+            return True
+        if asleep and q.their_unsent == 0 and q.their_unread == 0 and q.our_unsent == 0:
+            idle_since = idle_since if idle_since is not None else time.monotonic()
+            if time.monotonic() - idle_since >= quiet:
+                return False
+        else:
+            idle_since = None
+        time.sleep(0.002)  # polling the kernel's view, with a deadline
+    return False
 
 
 @dataclass(frozen=True)

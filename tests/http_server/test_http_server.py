@@ -28,6 +28,7 @@ from urllib.parse import quote
 import pytest
 
 from grader.harness import CheckFailed, check, expect_bytes, say, show_bytes
+from grader.harness.ioview import blocked_sending
 from grader.harness.web import HttpPeer, fetch, head_lines, urlopen
 
 MIB = 1 << 20
@@ -650,9 +651,14 @@ def test_big_file_whole(student, site):
     req = request("GET", "/big.bin", server)
     what = say("the answer to GET /big.bin ({n} MiB, read through a 64 KiB window)",
                "GET /big.bin 的应答（{n} MiB，通过 64 KiB 的接收窗口读取）", n=len(data) >> 20)
+    def send_then_wait(peer, data: bytes) -> None:
+        HttpPeer.send(peer, data)
+        # read nothing until the server's first send() of the answer has returned
+        blocked_sending(server.proc, peer.sock, seconds=10)
+
     with watching(server):
         resp = raw_get(server, req, what, hint=HINT_SENDALL, rcvbuf=65536, timeout=20, status=200,
-                       hint_short=HINT_SENDALL)
+                       hint_short=HINT_SENDALL, send=send_then_wait)
         expect_status(resp, 200, what, sent=req, hint=HINT_SENDALL)
         expect_body(resp, data, what, sent=req, hint=HINT_SENDALL)
 

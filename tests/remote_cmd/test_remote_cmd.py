@@ -19,6 +19,7 @@ import time
 
 from grader.harness import (CheckFailed, Peer, Wire, accept, bound_by, check, expect_bytes,
                             listener, say, show_bytes)
+from grader.harness.ioview import blocked_sending
 
 MIB = 1 << 20
 LENGTH = struct.Struct("!I")
@@ -488,6 +489,9 @@ def test_huge_output_slow_reader(student):
         sent = request(command)
         peer.send(sent)
         peer.shutdown_write()
+        # read nothing until the server's first send() of the output has returned (the
+        # command runs first: seconds, on a busy machine)
+        blocked_sending(server.proc, peer.sock, seconds=15)
         reply = read_reply(peer, what, sent=sent, timeout=15, hint=HINT_SENDALL, server=server)
         expect_result(reply, what, sent=sent, stdout=b"x" * size, stderr=b"", exit_code=0,
                       hint=HINT_SENDALL)

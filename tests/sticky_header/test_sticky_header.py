@@ -29,6 +29,7 @@ import pytest
 
 from grader.harness import (CheckFailed, Peer, StudentRaised, StudentTimeout, Wire, accept, check,
                             connected_pair, expect_bytes, listener, say, show_bytes)
+from grader.harness.ioview import blocked_sending
 
 MIB = 1 << 20
 BIG = 5 * MIB
@@ -367,9 +368,11 @@ def test_send_msg_five_mib(framing):
     got = bytearray()
     reader = threading.Thread(target=lambda: got.extend(peer.recv_exact(4 + len(data), 6)),
                               daemon=True)
-    reader.start()
     call = f"send_msg(sock, <{len(data) >> 20} MiB>)"
-    returned(mod.start("send_msg", mod.sock, data), call, timeout=6)
+    pending = mod.start("send_msg", mod.sock, data)
+    blocked_sending(mod.proc, peer.sock, stop=pending.done)  # its first send() returned
+    reader.start()
+    returned(pending, call, timeout=6)
     mod.close()  # whatever it sent is delivered, then its side closes: the reader stops
     reader.join(6)
     want = HEADER.pack(len(data))
@@ -499,6 +502,8 @@ def test_server_five_mib(student):
     data = payload(longer_than_send_buffer(), seed=3)
     with watching(server.proc), connect(server, rcvbuf=65536) as peer:
         thread = sender(peer, lambda w: w.split(frame(data), 4, 4 + 65536))
+        # read nothing until the server's first send() of the reply has returned
+        blocked_sending(server.proc, peer.sock, seconds=10)
         expect_frame(peer, data[::-1], say("the reply to a {mib} MiB message (its body came as "
                                            "64 KiB, then the rest)",
                                            "对一条 {mib} MiB 消息的回复（它的数据先来了 64 KiB，然后是其余部分）",

@@ -24,6 +24,7 @@ import pytest
 
 from grader.harness import (CheckFailed, StudentRaised, StudentTimeout, Wire, check,
                             connected_pair, expect_bytes, say, show, show_bytes)
+from grader.harness.ioview import blocked_sending
 
 MIB = 1 << 20
 MAX_HEADER = 64 * 1024
@@ -795,10 +796,12 @@ def test_send_frame_multi_mib(jsonframe):
             failure.append(exc)
             peer.close()  # stop taking bytes at once: the sender's sendall() fails, not hangs
     reader = threading.Thread(target=read, daemon=True)
-    reader.start()
     call = f"send_frame(sock, {show(header)}, <{len(body) >> 20} MiB>)"
+    pending = mod.start("send_frame", mod.sock, header, body)
+    blocked_sending(mod.proc, peer.sock, stop=pending.done)  # its first send() has returned
+    reader.start()
     try:
-        returned(mod, mod.start("send_frame", mod.sock, header, body), call, timeout=8)
+        returned(mod, pending, call, timeout=8)
     except CheckFailed:
         reader.join(0.5)
         if failure:  # the reader stopped at a bad frame, and then nobody read: that is the news

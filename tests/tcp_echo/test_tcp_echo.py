@@ -7,7 +7,7 @@ import time
 
 from grader.harness import (CheckFailed, Peer, Wire, accept, bound_by, check, expect_bytes,
                             listener, say, show_bytes, stderr_note)
-from grader.harness.ioview import queues, sleeping
+from grader.harness.ioview import blocked_sending, queues, sleeping
 
 MIB = 1 << 20
 
@@ -304,21 +304,6 @@ def test_client_waits_for_whole_echo(student):
                                        "回显分两段发回时客户端打印的内容"))
 
 
-def blocked_with_bytes_unsent(proc, peer, seconds: float = 5.0) -> None:
-    """Read nothing until the client's program sleeps with bytes of its line still unsent: in
-    sendall() (its buffer is full), or, after a send() that took only part, waiting for the
-    echo. Then its first send() has returned, whatever the machine's load: reading while it is
-    still inside that one send() (preempted there, on a busy machine) could let the kernel take
-    the whole line in that call. Polls /proc and the socket queues, with a deadline; past it,
-    the check goes on and judges what comes."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end and proc.alive():
-        q = queues(peer.sock)
-        if q is None or (q.their_unsent > 0 and sleeping(proc.pid)):
-            return
-        time.sleep(0.002)  # polling the kernel's view, with a deadline
-
-
 def read_until_client_stops(proc, peer, n: int, seconds: float = 5.0) -> tuple[bytes, bool]:
     """Up to n bytes from the client, until all are in, the connection ends, the deadline, or
     the client has stopped sending (then True): asleep with nothing on its way to us, at every
@@ -360,7 +345,7 @@ def test_client_sends_long_line_whole(student):
     peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, WHOLE_LINE_RCVBUF)
     mib = size >> 20
     with peer:
-        blocked_with_bytes_unsent(proc, peer)
+        blocked_sending(proc, peer.sock)  # its first send() has returned: now read
         got, stopped = read_until_client_stops(proc, peer, len(line))
         if got != line and stopped and line.startswith(got):
             raise CheckFailed(
