@@ -14,7 +14,8 @@ busy, and how many files it holds open (a server that forgets closed clients lea
 Nothing here decides by elapsed time: `busy_looks` samples the process at a fixed spacing and
 counts the looks at which it was runnable - a loop that never sleeps is runnable at every look,
 however busy the machine is (starved of CPU, it is still runnable); an event loop with nothing
-to do is asleep at every look.
+to do is asleep at every look. (`blocked_sending`'s half second only ends a wait early, for a
+program that sends nothing: what the test then reads decides.)
 """
 from __future__ import annotations
 
