@@ -63,6 +63,40 @@ def failure(exc, script):
             "traceback": "".join(traceback.format_exception(type(exc), exc, tb))[-3000:]}
 
 
+def requests(fd):
+    """Request lines from `fd`. The wait for the next one also watches a signal wake-up fd:
+    the student's Python signal handlers run in this (the main) thread between bytecodes, so a
+    signal that does not interrupt the wait - it went to another thread, or came just before
+    the wait began - would otherwise run its handler only when the next request comes (a
+    SIGCHLD reaper would leave a zombie). A wake-up fd the student's code set (asyncio's)
+    stays theirs."""
+    import select
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    buf = b""
+    while True:
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line
+        current = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+        if current not in (-1, wake_w):
+            signal.set_wakeup_fd(current)
+        ready, _, _ = select.select([fd, wake_r], [], [])
+        if wake_r in ready:
+            try:
+                os.read(wake_r, 4096)  # the handler itself runs as this loop goes on
+            except BlockingIOError:
+                pass
+        if fd in ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                if buf:
+                    yield buf
+                return
+            buf += chunk
+
+
 def main():
     config = json.loads(sys.argv[1])
     out = os.fdopen(config["resp_fd"], "w", buffering=1)
@@ -72,7 +106,7 @@ def main():
     sys.path[0] = config["cwd"]
     sys.path.extend(config.get("path", []))  # site-packages, without running .pth files
     sys.argv = [config["module"] + ".py"]
-    stdin = sys.stdin.buffer
+    stdin = sys.stdin.fileno()
     sys.stdin = open(os.devnull)
     try:
         module = importlib.import_module(config["module"])
@@ -81,7 +115,7 @@ def main():
         answer["phase"] = "import"
         out.write(json.dumps(answer) + "\n")
         return
-    for line in stdin:
+    for line in requests(stdin):
         request = json.loads(line)
         try:
             func = getattr(module, request["func"])

@@ -313,6 +313,31 @@ def test_call_driver_returns_values_and_exceptions(make_student):
     assert mod.call("noisy") == 1  # what the student prints is not an answer
 
 
+SIGNALLED = """
+import signal, threading, time
+
+def install():
+    signal.signal(signal.SIGUSR2, lambda *_: print("handled", flush=True))
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+    # the main thread blocks SIGUSR2, so the kernel gives it to the other thread: the main
+    # thread's wait for the next request is not interrupted, and only a wake-up fd tells it
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+    return True
+"""
+
+
+def test_call_driver_runs_signal_handlers_while_it_waits(make_student):
+    """A Python signal handler runs only in the main thread, between bytecodes. The driver
+    waits for the next request there: a signal that does not interrupt that wait (it went to
+    another thread, or came just before the wait began) must still get its handler run, as in
+    `python script.py`, not only once the next request comes (zombies' SIGCHLD reaper)."""
+    student = make_student({"sig.py": SIGNALLED})
+    mod = student.module("sig")
+    assert mod.call("install") is True
+    os.kill(mod.proc.pid, signal.SIGUSR2)
+    assert mod.proc.read_line(5) == b"handled\n"
+
+
 def test_call_driver_timeout_kills_the_child(make_student):
     student = make_student({"mod.py": MODULE})
     mod = student.module("mod")
