@@ -132,15 +132,14 @@ def value_of(pending, call: str, hint, timeout: float | None = None):
 
 
 def expect_squares(got, items, call: str, hint) -> None:
+    """The right results, in any order. The order in which workers end is the machine's, so
+    only the check that forces it (test_map_keeps_input_order) judges the order: anywhere else
+    a results-in-finishing-order bug would pass or fail by chance."""
     want = [x * x for x in items]
-    if got == want:
+    if got == want or (isinstance(got, list) and sorted(map(repr, got)) == sorted(map(repr, want))):
         return
-    detail = None
-    if isinstance(got, list) and sorted(map(repr, got)) == sorted(map(repr, want)):
-        detail = say("the right results, in another order: the result of items[i] belongs at "
-                     "index i", "结果都对，但顺序不对：items[i] 的结果应该放在下标 i 处")
     raise CheckFailed(say("what {call} returned", "{call} 的返回值", call=call),
-                      expected=want, got=got, has_got=True, detail=detail, hint=hint)
+                      expected=want, got=got, has_got=True, hint=hint)
 
 
 def driver_pid(mod) -> int | None:
@@ -157,8 +156,8 @@ def describe_children(kids: dict[int, str]):
 
 # -- parallel_map ----------------------------------------------------------------------------------
 
-@check(points=1, title=say("parallel_map returns func(x) for every item, in order",
-                           "parallel_map 按顺序返回每一项的 func(x)"),
+@check(points=1, title=say("parallel_map returns func(x) for every item",
+                           "parallel_map 返回每一项的 func(x)"),
        hint=say("one MapWorker per item; each puts (index, func(item)) on a multiprocessing.Queue; "
                 "the parent takes one result per worker and puts it at its index",
                 "每一项一个 MapWorker；每个工作进程把 (index, func(item)) 放进 multiprocessing.Queue；"
