@@ -133,8 +133,8 @@ def value_of(pending, call: str, hint, timeout: float | None = None):
 
 def expect_squares(got, items, call: str, hint) -> None:
     """The right results, in any order. The order in which workers end is the machine's, so
-    only the check that forces it (test_map_keeps_input_order) judges the order: anywhere else
-    a results-in-finishing-order bug would pass or fail by chance."""
+    only a check that forces that order judges the order of the results: anywhere else a
+    results-in-finishing-order bug would pass or fail by chance."""
     want = [x * x for x in items]
     if got == want or (isinstance(got, list) and sorted(map(repr, got)) == sorted(map(repr, want))):
         return
