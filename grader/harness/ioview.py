@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 from .. import procs
+from . import hang
 
 NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLMSG_ERROR = 4, 20, 2
 
@@ -126,21 +127,6 @@ def sleeping(pid: int) -> bool:
     return not runnable(pid)
 
 
-def tree_asleep(pid: int) -> bool:
-    """Is every living process of the tree (the process and its descendants: a forking
-    server's handler, say) asleep? Zombies count as asleep: they run nothing."""
-    from .hang import tree
-    alive_seen = False
-    for p in tree(pid):
-        fields = procs.stat_fields(p)
-        if not fields or fields[0] in (b"Z", b"X"):
-            continue
-        if runnable(p):
-            return False
-        alive_seen = True
-    return alive_seen
-
-
 def blocked_sending(proc, sock: socket.socket, seconds: float = 5.0, *, quiet: float = 0.5,
                     stop=None) -> bool:
     """Wait until the program `proc` (every process of its tree), at the far end of our
@@ -159,7 +145,7 @@ def blocked_sending(proc, sock: socket.socket, seconds: float = 5.0, *, quiet: f
         q = queues(sock)
         if q is None:
             return False
-        asleep = tree_asleep(proc.pid)
+        asleep = not hang._Look(hang.tree(proc.pid), sockets=False).runnable
         if q.their_unsent > 0 and asleep:
             return True
         if asleep and q.their_unsent == 0 and q.their_unread == 0 and q.our_unsent == 0:

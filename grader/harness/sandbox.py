@@ -386,6 +386,10 @@ class StudentProcess:
 
     def kill(self) -> None:
         self.signal_kill()
+        self.reap()
+
+    def reap(self) -> None:
+        """After signal_kill(): wait for the end, the last of the output, and close our ends."""
         try:
             self.popen.wait(5)
         except subprocess.TimeoutExpired:
@@ -594,7 +598,7 @@ class Sandbox:
             proc.signal_kill()
         killed = kill_strays(self.tag, everything=self.kill_all_children, zygote_pid=zpid)
         for proc in self.procs:
-            proc.kill()  # waits for its end and the last of its output
+            proc.reap()
         if zpid:  # the zygote reaps what ended under it (relays of PID namespaces included)
             end = time.monotonic() + 5
             while _proc_children(zpid) and time.monotonic() < end:
